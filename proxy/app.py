@@ -1,0 +1,120 @@
+"""The application, assembled: read it as the table of contents of a request's path.
+
+Outermost first: errors become `Status` responses; the API prefix is stripped;
+the filter rejects what kubectl proxy would; the forwarder sends the rest to
+the API server. Static files (`--www`) sit beside the API, unfiltered, as in
+kubectl proxy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+from yarl import URL
+
+from proxy.config import KubeconfigSource, ServeConfig
+from proxy.credentials import build_credential_source
+from proxy.credentials.impersonation import impersonation_headers
+from proxy.errors import ProxyError
+from proxy.filters import Handler, RequestFilter, with_filter
+from proxy.forward import ForwardHandler
+from proxy.kubeconfig import ResolvedContext, load_kubeconfig, resolve_context
+from proxy.status import status_response
+from proxy.tls import UpstreamTLS
+from proxy.upstream import Upstream
+
+log = logging.getLogger(__name__)
+
+UPSTREAM = web.AppKey("upstream", Upstream)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The cluster the proxy serves, with the context it was chosen from."""
+
+    context: ResolvedContext
+    upstream: Upstream
+
+
+def build_target(source: KubeconfigSource, serve: ServeConfig) -> Target:
+    """Read the kubeconfig and prepare the upstream; every problem surfaces here, at start-up."""
+    context = resolve_context(load_kubeconfig(source), source)
+    upstream = Upstream(
+        cluster=context.cluster,
+        credentials=build_credential_source(context.user),
+        tls=UpstreamTLS(context.cluster),
+        identity_headers=impersonation_headers(context.user),
+        append_server_path=serve.append_server_path,
+        connect_timeout=serve.connect_timeout,
+        keepalive=serve.keepalive,
+    )
+    return Target(context=context, upstream=upstream)
+
+
+def build_app(serve: ServeConfig, upstream: Upstream) -> web.Application:
+    app = web.Application(middlewares=[status_errors])
+    app[UPSTREAM] = upstream
+    app.cleanup_ctx.append(_upstream_session)
+
+    request_filter = RequestFilter.from_config(serve.filter) if serve.filter else None
+    if request_filter is None:
+        log.warning("Request filter disabled, your proxy is vulnerable to XSRF attacks, "
+                    "please be cautious")
+    handler: Handler = ForwardHandler(upstream)
+    handler = with_filter(handler, request_filter)
+    handler = with_api_prefix(handler, serve.api_prefix)
+
+    if serve.www_dir is not None:
+        app.router.add_static(serve.www_prefix, serve.www_dir, show_index=True)
+    app.router.add_route("*", "/{path:.*}", handler)
+    return app
+
+
+async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
+    await app[UPSTREAM].start()
+    yield
+    await app[UPSTREAM].close()
+
+
+def with_api_prefix(handler: Handler, prefix: str) -> Handler:
+    """Serve the API under `--api-prefix`, stripped before forwarding, as kubectl proxy does.
+
+    kubectl leaves prefixes that start with /api in place. The prefix is
+    matched on the raw path, so an escaped prefix is not the prefix.
+    """
+    if prefix == "/" or prefix.startswith("/api"):
+        return handler
+    bare = prefix.rstrip("/")
+
+    async def stripped(request: web.Request) -> web.StreamResponse:
+        raw = request.raw_path
+        if not (raw == bare or raw.startswith((bare + "/", bare + "?"))):
+            return status_response(404, f"{request.path} is outside --api-prefix {prefix}")
+        rest = raw[len(bare):]
+        if not rest.startswith("/"):
+            rest = "/" + rest
+        return await handler(request.clone(rel_url=URL(rest, encoded=True)))
+
+    return stripped
+
+
+@web.middleware
+async def status_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The proxy's own failures as Kubernetes `Status` JSON; never a traceback to the client."""
+    try:
+        return await handler(request)
+    except ProxyError as exc:
+        log.warning("%s %s: %s", request.method, request.path, exc)
+        return status_response(exc.code, str(exc), reason=exc.reason)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return status_response(exc.status, exc.reason)
+    except (ConnectionResetError, TimeoutError):
+        raise
+    except Exception:
+        log.exception("%s %s: unexpected error", request.method, request.path)
+        return status_response(500, "internal error in kube-auth-proxy; its log has the details")

@@ -1,0 +1,220 @@
+"""The command line: kubectl proxy's flags and defaults, turned into a `ProxyConfig`.
+
+This is the only module that reads argv and the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from proxy import __version__
+from proxy.app import Target, build_app, build_target
+from proxy.config import (
+    DEFAULT_ADDRESS,
+    DEFAULT_API_PREFIX,
+    DEFAULT_HOST_ACCEPT_RE,
+    DEFAULT_METHOD_REJECT_RE,
+    DEFAULT_PATH_ACCEPT_RE,
+    DEFAULT_PATH_REJECT_RE,
+    DEFAULT_PORT,
+    DEFAULT_WWW_PREFIX,
+    FilterConfig,
+    KubeconfigSource,
+    ListenConfig,
+    ProxyConfig,
+    ServeConfig,
+    split_patterns,
+)
+from proxy.errors import ConfigError
+from proxy.redact import RedactingFilter
+from proxy.server import ProxyServer, wait_for_shutdown_signal
+
+log = logging.getLogger("proxy")
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: str) -> float:
+    """A Go duration ("30s", "1m30s", "0") in seconds, as kubectl's --keepalive takes it."""
+    text = value.strip()
+    if text in ("0", ""):
+        return 0.0
+    position, total = 0, 0.0
+    while position < len(text):
+        match = _DURATION_PART.match(text, position)
+        if match is None:
+            raise argparse.ArgumentTypeError(
+                f"invalid duration {value!r}: use a number with a unit, e.g. 30s, 5m, 1h"
+            )
+        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        position = match.end()
+    return total
+
+
+def parse_bool(value: str) -> bool:
+    """Go's flag booleans: --flag, --flag=true, --flag=false (and 1/0, t/f)."""
+    lowered = value.lower()
+    if lowered in ("1", "t", "true"):
+        return True
+    if lowered in ("0", "f", "false"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean {value!r}: use true or false")
+
+
+def parse_port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {value!r}: a number 0-65535") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {value!r}: a number 0-65535")
+    return port
+
+
+def _bool_flag(group: argparse._ArgumentGroup, name: str, *, default: bool, help: str) -> None:
+    group.add_argument(
+        name, nargs="?", const=True, default=default, type=parse_bool, metavar="BOOL", help=help
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kube-auth-proxy",
+        description="Serve the Kubernetes API on localhost with your kubeconfig's credentials, "
+        "verifying the API server's certificate. A drop-in for `kubectl proxy`.",
+        allow_abbrev=False,
+    )
+    proxy = parser.add_argument_group("kubectl proxy's flags (same names, same defaults)")
+    proxy.add_argument("-p", "--port", type=parse_port, default=DEFAULT_PORT,
+                       help="port to listen on; 0 picks a free one (default %(default)s)")
+    proxy.add_argument("--address", default=DEFAULT_ADDRESS,
+                       help="IP address to listen on (default %(default)s)")
+    proxy.add_argument("-u", "--unix-socket", type=Path, default=None, metavar="PATH",
+                       help="listen on this unix socket (mode 0600) instead of TCP")
+    proxy.add_argument("--api-prefix", default=DEFAULT_API_PREFIX,
+                       help="prefix to serve the proxied API under (default %(default)s)")
+    proxy.add_argument("-w", "--www", type=Path, default=None, metavar="DIR",
+                       help="also serve static files from this directory under --www-prefix")
+    proxy.add_argument("-P", "--www-prefix", default=DEFAULT_WWW_PREFIX,
+                       help="prefix to serve static files under (default %(default)s)")
+    _bool_flag(proxy, "--append-server-path", default=True,
+               help="keep the kubeconfig server URL's path in front of each request path "
+               "(default true; kubectl proxy's default is false)")
+    proxy.add_argument("--keepalive", type=parse_duration, default=0.0, metavar="DURATION",
+                       help="TCP keep-alive period for upstream connections; 0 disables it")
+    proxy.add_argument("--accept-hosts", default=DEFAULT_HOST_ACCEPT_RE, metavar="REGEXES",
+                       help="comma-separated regular expressions of Host names to accept "
+                       "(default %(default)s)")
+    proxy.add_argument("--accept-paths", default=DEFAULT_PATH_ACCEPT_RE, metavar="REGEXES",
+                       help="regular expressions of paths to accept (default %(default)s)")
+    proxy.add_argument("--reject-paths", default=DEFAULT_PATH_REJECT_RE, metavar="REGEXES",
+                       help="regular expressions of paths to reject (default %(default)s)")
+    proxy.add_argument("--reject-methods", default=DEFAULT_METHOD_REJECT_RE, metavar="REGEXES",
+                       help="regular expressions of HTTP methods to reject "
+                       "(default %(default)s: none)")
+    _bool_flag(proxy, "--disable-filter", default=False,
+               help="serve every host, path and method: dangerous, opens the proxy to XSRF")
+
+    kube = parser.add_argument_group("kubeconfig")
+    kube.add_argument("--kubeconfig", type=Path, default=None, metavar="FILE",
+                      help="kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)")
+    kube.add_argument("--context", default=None, help="kubeconfig context to use")
+    kube.add_argument("--cluster", default=None, help="kubeconfig cluster to use")
+    kube.add_argument("--user", default=None, help="kubeconfig user to use")
+
+    ops = parser.add_argument_group("operations")
+    ops.add_argument("-v", "--v", dest="verbosity", type=int, default=0, metavar="LEVEL",
+                     help="log verbosity: 0 warnings, 1-2 info, 3+ debug (default 0)")
+    ops.add_argument("--version", action="version", version=f"kube-auth-proxy {__version__}")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace, environ: dict[str, str]) -> ProxyConfig:
+    """Options → Complete → Validate: a `ProxyConfig`, or a `ConfigError` naming the flag."""
+    api_prefix = _slashed(args.api_prefix, "--api-prefix")
+    www_prefix = _slashed(args.www_prefix, "--www-prefix")
+    if args.www is not None and not args.www.is_dir():
+        raise ConfigError(f"--www {args.www}: not a directory")
+    filter_config = None
+    if not args.disable_filter:
+        filter_config = FilterConfig(
+            accept_hosts=split_patterns(args.accept_hosts),
+            accept_paths=split_patterns(args.accept_paths),
+            reject_paths=split_patterns(args.reject_paths),
+            reject_methods=split_patterns(args.reject_methods),
+        )
+    env_list = environ.get("KUBECONFIG", "")
+    home = environ.get("HOME")
+    return ProxyConfig(
+        listen=ListenConfig(address=args.address, port=args.port, unix_socket=args.unix_socket),
+        serve=ServeConfig(
+            api_prefix=api_prefix,
+            www_dir=args.www,
+            www_prefix=www_prefix,
+            append_server_path=args.append_server_path,
+            keepalive=args.keepalive,
+            filter=filter_config,
+        ),
+        kubeconfig=KubeconfigSource(
+            explicit_path=args.kubeconfig,
+            env_paths=tuple(Path(p) for p in env_list.split(os.pathsep) if p),
+            home_path=Path(home) / ".kube" / "config" if home else None,
+            context=args.context,
+            cluster=args.cluster,
+            user=args.user,
+        ),
+    )
+
+
+def _slashed(prefix: str, option: str) -> str:
+    if not prefix.startswith("/"):
+        raise ConfigError(f"{option} {prefix!r}: must start with /")
+    return prefix if prefix.endswith("/") else prefix + "/"
+
+
+def configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity < 3 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Our own start-up notes (insecure TLS, disabled filter) are warnings: always shown.
+
+
+async def serve(config: ProxyConfig, target: Target) -> None:
+    server = ProxyServer(build_app(config.serve, target.upstream), config.listen)
+    address = await server.start()
+    print(
+        f"Starting to serve on {address} "
+        f'(context "{target.context.context or "-"}", API server {target.upstream.base_url})',
+        flush=True,
+    )
+    try:
+        await wait_for_shutdown_signal()
+    finally:
+        await server.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbosity)
+    try:
+        config = config_from_args(args, dict(os.environ))
+        target = build_target(config.kubeconfig, config.serve)
+        asyncio.run(serve(config, target))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0

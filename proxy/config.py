@@ -1,0 +1,80 @@
+"""Settings as frozen data. Only `cli` builds these; mechanisms take the slice they need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# kubectl proxy's defaults (k8s.io/kubectl/pkg/proxy), so a user can switch without reading.
+DEFAULT_PORT = 8001
+DEFAULT_ADDRESS = "127.0.0.1"
+DEFAULT_API_PREFIX = "/"
+DEFAULT_WWW_PREFIX = "/static/"
+DEFAULT_HOST_ACCEPT_RE = r"^localhost$,^127\.0\.0\.1$,^\[::1\]$"
+DEFAULT_PATH_ACCEPT_RE = r"^.*"
+DEFAULT_PATH_REJECT_RE = r"^/api/.*/pods/.*/exec,^/api/.*/pods/.*/attach"
+DEFAULT_METHOD_REJECT_RE = r"^$"
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    """kubectl proxy's request filter: regular expressions, searched (not anchored)."""
+
+    accept_hosts: tuple[str, ...]
+    accept_paths: tuple[str, ...]
+    reject_paths: tuple[str, ...]
+    reject_methods: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ListenConfig:
+    address: str = DEFAULT_ADDRESS
+    port: int = DEFAULT_PORT
+    unix_socket: Path | None = None
+
+
+@dataclass(frozen=True)
+class KubeconfigSource:
+    """Where credentials come from: an explicit file, or $KUBECONFIG's list, then ~/.kube/config."""
+
+    explicit_path: Path | None = None
+    env_paths: tuple[Path, ...] = ()
+    home_path: Path | None = None
+    context: str | None = None
+    cluster: str | None = None
+    user: str | None = None
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """How requests are served and forwarded."""
+
+    api_prefix: str = DEFAULT_API_PREFIX
+    www_dir: Path | None = None
+    www_prefix: str = DEFAULT_WWW_PREFIX
+    # kubectl proxy drops the server URL's path unless asked; we keep it unless asked.
+    append_server_path: bool = True
+    # TCP keep-alive period for upstream connections, in seconds; 0 disables it.
+    keepalive: float = 0.0
+    # None when --disable-filter was given.
+    filter: FilterConfig | None = field(
+        default_factory=lambda: FilterConfig(
+            accept_hosts=split_patterns(DEFAULT_HOST_ACCEPT_RE),
+            accept_paths=split_patterns(DEFAULT_PATH_ACCEPT_RE),
+            reject_paths=split_patterns(DEFAULT_PATH_REJECT_RE),
+            reject_methods=split_patterns(DEFAULT_METHOD_REJECT_RE),
+        )
+    )
+    connect_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    listen: ListenConfig = field(default_factory=ListenConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
+    kubeconfig: KubeconfigSource = field(default_factory=KubeconfigSource)
+
+
+def split_patterns(value: str) -> tuple[str, ...]:
+    """Split a kubectl-style comma-separated pattern list; an empty string means none."""
+    return tuple(part for part in value.split(",") if part)

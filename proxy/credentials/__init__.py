@@ -1,0 +1,11 @@
+"""Credential sources: where the Authorization header and the client certificate come from.
+
+The forwarder sees only `CredentialSource`; each way of authenticating (a static
+token, a token file, a client certificate; exec plugins, OIDC and TokenRequest
+later) is one source, chosen once by `build_credential_source`.
+"""
+
+from proxy.credentials.base import ClientCertificate, Credential, CredentialSource
+from proxy.credentials.factory import build_credential_source
+
+__all__ = ["ClientCertificate", "Credential", "CredentialSource", "build_credential_source"]

@@ -1,0 +1,69 @@
+"""The proxy's exception tree.
+
+    ProxyError                      anything the proxy itself reports
+    ├── ConfigError                 bad flags or settings; refused at start-up
+    │   └── KubeconfigError         a kubeconfig problem, naming the file and the field
+    ├── CredentialError             a credential could not be obtained (502)
+    └── UpstreamError               the API server could not be reached
+        ├── UpstreamTLSError        the TLS handshake failed (502)
+        ├── UpstreamUnreachableError  refused, reset, no route, DNS (503)
+        └── UpstreamTimeoutError    no connection within the connect timeout (504)
+
+Each request-time leaf knows the HTTP code and the Kubernetes `Status` reason it
+answers with, so one middleware turns any of them into a `Status` response.
+Messages never carry credentials: they are shown to clients and logged.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+
+class ProxyError(Exception):
+    """Base of every error the proxy raises on purpose."""
+
+    code: int = HTTPStatus.INTERNAL_SERVER_ERROR
+    reason: str = "InternalError"
+
+
+class ConfigError(ProxyError):
+    """A setting the proxy cannot start with."""
+
+
+class KubeconfigError(ConfigError):
+    """A kubeconfig problem, located by file and field (`users[name=alice].user.token`)."""
+
+    def __init__(self, message: str, *, file: str | None = None, field: str | None = None):
+        self.file = file
+        self.field = field
+        self.detail = message
+        where = ": ".join(part for part in (file, field) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class CredentialError(ProxyError):
+    """The user's credential could not be obtained or refreshed."""
+
+    code = HTTPStatus.BAD_GATEWAY
+    reason = "BadGateway"
+
+
+class UpstreamError(ProxyError):
+    """The request could not reach the API server."""
+
+    code = HTTPStatus.BAD_GATEWAY
+    reason = "BadGateway"
+
+
+class UpstreamTLSError(UpstreamError):
+    """The API server's certificate was refused, or the handshake failed."""
+
+
+class UpstreamUnreachableError(UpstreamError):
+    code = HTTPStatus.SERVICE_UNAVAILABLE
+    reason = "ServiceUnavailable"
+
+
+class UpstreamTimeoutError(UpstreamError):
+    code = HTTPStatus.GATEWAY_TIMEOUT
+    reason = "Timeout"

@@ -1,0 +1,72 @@
+"""REST forwarding: one request out, the answer streamed back as it arrives."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from aiohttp import web
+
+from proxy.headers import outbound_request_headers, outbound_response_headers
+from proxy.status import status_response
+from proxy.upstream import Upstream
+
+log = logging.getLogger(__name__)
+
+
+async def relay_body(source: aiohttp.StreamReader, sink: web.StreamResponse) -> int:
+    """Copy bytes as they arrive, never waiting for more: the flush policy.
+
+    Watch streams and `log?follow=true` have no length, and each event must
+    reach the client when the API server sends it; large lists pass through
+    in bounded pieces, so memory stays flat whatever the size.
+    """
+    sent = 0
+    async for chunk in source.iter_any():
+        await sink.write(chunk)
+        sent += len(chunk)
+    return sent
+
+
+class ForwardHandler:
+    """Forwards any method, path and query to the API server, bodies streamed both ways.
+
+    The inbound request is never modified: an outbound header set is built,
+    sanitised, and handed to `Upstream.open`, which injects the credential.
+    """
+
+    def __init__(self, upstream: Upstream):
+        self._upstream = upstream
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        raw_path = request.raw_path
+        if not raw_path.startswith("/"):
+            return status_response(400, "the request target must be a path (origin-form)")
+        headers = outbound_request_headers(request.headers.items(), keep_content_length=True)
+        body = request.content if request.body_exists else None
+        async with self._upstream.open(
+            request.method, raw_path, headers=headers, body=body
+        ) as upstream:
+            response = web.StreamResponse(
+                status=upstream.status,
+                reason=upstream.reason,
+                headers=outbound_response_headers(upstream.headers.items()),
+            )
+            await response.prepare(request)
+            try:
+                await relay_body(upstream.content, response)
+            except ConnectionResetError:
+                # The client went away: leaving this block closes the upstream request.
+                return response
+            except aiohttp.ClientPayloadError as exc:
+                # Headers are sent; ending the body normally would pass a truncated
+                # answer off as complete. Abort the client connection instead.
+                log.warning(
+                    "%s %s: the API server broke off the response: %s",
+                    request.method, request.path, exc,
+                )
+                if request.transport is not None:
+                    request.transport.abort()
+                return response
+            await response.write_eof()
+            return response

@@ -1,0 +1,133 @@
+"""Listening: TCP or a private unix socket, the start-up banner, signals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import stat
+from pathlib import Path
+
+from aiohttp import web
+
+from proxy.config import ListenConfig
+from proxy.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+# Long label selectors and field selectors make long request lines; Go allows 1 MiB.
+MAX_LINE_SIZE = 64 * 1024
+SHUTDOWN_TIMEOUT_SECONDS = 2.0
+
+
+class ProxyServer:
+    """Runs an application on the configured listener; `address` is known once started."""
+
+    def __init__(self, app: web.Application, listen: ListenConfig):
+        self._app = app
+        self._listen = listen
+        self._runner: web.AppRunner | None = None
+        self.address = ""
+        self.port = 0
+
+    async def start(self) -> str:
+        """Listen first, then report the bound address (port 0 picks a free one)."""
+        runner = web.AppRunner(
+            self._app,
+            handler_cancellation=True,  # a client that goes away ends its upstream request
+            auto_decompress=False,  # bodies pass through as sent
+            access_log=None,
+            max_line_size=MAX_LINE_SIZE,
+            max_field_size=MAX_LINE_SIZE,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
+        )
+        await runner.setup()
+        self._runner = runner
+        try:
+            if self._listen.unix_socket is not None:
+                self.address = await self._start_unix(runner, self._listen.unix_socket)
+            else:
+                self.address = await self._start_tcp(runner)
+        except BaseException:
+            await runner.cleanup()
+            raise
+        return self.address
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _start_tcp(self, runner: web.AppRunner) -> str:
+        site = web.TCPSite(
+            runner, self._listen.address, self._listen.port,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
+        )
+        try:
+            await site.start()
+        except OSError as exc:
+            reason = (exc.strerror or str(exc)).lower()
+            raise ConfigError(
+                f"cannot listen on {self._listen.address}:{self._listen.port}: {reason}"
+            ) from None
+        server = site._server
+        assert isinstance(server, asyncio.base_events.Server)
+        sockname = server.sockets[0].getsockname()
+        self.port = sockname[1]
+        host = sockname[0]
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+    async def _start_unix(self, runner: web.AppRunner, path: Path) -> str:
+        remove_stale_socket(path)
+        # Private from birth: no window in which another user could connect.
+        old_umask = os.umask(0o077)
+        try:
+            site = web.UnixSite(runner, str(path), shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS)
+            await site.start()
+        except OSError as exc:
+            reason = (exc.strerror or str(exc)).lower()
+            raise ConfigError(f"cannot listen on {path}: {reason}") from None
+        finally:
+            os.umask(old_umask)
+        os.chmod(path, 0o600)
+        return str(path)
+
+
+def remove_stale_socket(path: Path) -> None:
+    """Remove a socket left by a dead proxy; never a live socket, never another kind of file."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise ConfigError(f"--unix-socket {path}: exists and is not a socket; not replacing it")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        path.unlink()
+        return
+    finally:
+        probe.close()
+    raise ConfigError(f"--unix-socket {path}: another process is serving on it")
+
+
+async def wait_for_shutdown_signal() -> None:
+    """Return on SIGINT or SIGTERM; a second signal exits at once."""
+    loop = asyncio.get_running_loop()
+    received = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        if received.is_set():
+            log.warning("second %s: exiting at once", signal.Signals(signum).name)
+            os._exit(128 + signum)
+        log.info("%s received: shutting down", signal.Signals(signum).name)
+        received.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, on_signal, signum)
+    await received.wait()

@@ -1,0 +1,44 @@
+"""What every handler of one fake API server shares, held under one typed app key."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from proxy.testing.auth import Authenticator, User
+from proxy.testing.recording import RecordedRequest
+from proxy.testing.store import Store
+from proxy.testing.streams import StreamCounter
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    """How long watches live and how often they carry bookmarks."""
+
+    timeout: float | None = None  # end every watch after this many seconds
+    bookmark_interval: float = 1.0
+
+
+@dataclass
+class ServerState:
+    store: Store
+    authenticator: Authenticator
+    watch: WatchSettings = WatchSettings()
+    streams: StreamCounter = field(default_factory=StreamCounter)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC)
+    # host:port clients reach us at, for /api serverAddressByClientCIDRs; set once bound.
+    server_address: str = ""
+
+
+STATE = web.AppKey("fake_apiserver_state", ServerState)
+USER_KEY = "fake_apiserver_user"
+
+
+def request_user(request: web.Request) -> User:
+    user = request[USER_KEY]
+    assert isinstance(user, User)
+    return user

@@ -1,0 +1,115 @@
+"""The upstream `ssl.SSLContext`: verify the API server, present the client certificate."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import ssl
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from proxy.credentials.base import ClientCertificate
+from proxy.credentials.client_cert import read_material
+from proxy.errors import KubeconfigError
+from proxy.kubeconfig.model import ClusterConfig
+
+log = logging.getLogger(__name__)
+
+
+class UpstreamTLS:
+    """Builds the SSLContext for the cluster, one per client certificate in use.
+
+    The CA is read and checked once, at start-up. A context is cached by the
+    certificate's fingerprint, so a rotated certificate gets a fresh context
+    (and so a fresh connection pool) without rebuilding anything else.
+    """
+
+    def __init__(self, cluster: ClusterConfig):
+        self.server_hostname = cluster.tls_server_name
+        self.insecure = cluster.insecure_skip_tls_verify
+        self._ca_pem = _load_ca(cluster)
+        self._contexts: dict[str | None, ssl.SSLContext] = {}
+        if self.insecure:
+            log.warning(
+                "%s: %s is true: the API server's certificate is NOT verified, "
+                "anyone on the network path can read and change this traffic",
+                cluster.file, cluster.field_name("insecure-skip-tls-verify"),
+            )
+
+    def context_for(self, certificate: ClientCertificate | None) -> ssl.SSLContext:
+        key = certificate.fingerprint if certificate else None
+        context = self._contexts.get(key)
+        if context is None:
+            context = self._build(certificate)
+            self._contexts[key] = context
+        return context
+
+    def _build(self, certificate: ClientCertificate | None) -> ssl.SSLContext:
+        if self._ca_pem is not None:
+            context = ssl.create_default_context(cadata=self._ca_pem.decode("ascii"))
+        else:
+            context = ssl.create_default_context()
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        # The proxy speaks HTTP/1.1 upstream; saying so keeps upgrades possible.
+        context.set_alpn_protocols(["http/1.1"])
+        if self.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if certificate is not None:
+            load_client_certificate(context, certificate)
+        return context
+
+
+def _load_ca(cluster: ClusterConfig) -> bytes | None:
+    if cluster.certificate_authority_data is None and cluster.certificate_authority is None:
+        return None
+    field = cluster.field_name(
+        "certificate-authority-data"
+        if cluster.certificate_authority_data is not None
+        else "certificate-authority"
+    )
+    pem = read_material(
+        cluster.certificate_authority_data,
+        cluster.certificate_authority,
+        file=cluster.file,
+        field=field,
+    )
+    try:
+        certificates = x509.load_pem_x509_certificates(pem)
+    except ValueError:
+        raise KubeconfigError(
+            "not a PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+            file=cluster.file, field=field,
+        ) from None
+    # Re-encode: only the certificates, whatever else the file held.
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates)
+
+
+def load_client_certificate(context: ssl.SSLContext, certificate: ClientCertificate) -> None:
+    """`load_cert_chain` only reads files: hand it an anonymous in-memory file where we can."""
+    with _secret_file(certificate.cert_pem + b"\n" + certificate.key_pem) as path:
+        context.load_cert_chain(str(path))
+
+
+@contextlib.contextmanager
+def _secret_file(content: bytes) -> Iterator[Path]:
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("kube-auth-proxy-client-cert", os.MFD_CLOEXEC)
+        try:
+            os.write(fd, content)
+            yield Path(f"/proc/self/fd/{fd}")
+        finally:
+            os.close(fd)
+        return
+    # Elsewhere: a private temporary folder, removed at once.
+    with tempfile.TemporaryDirectory(prefix="kube-auth-proxy-") as folder:
+        path = Path(folder) / "client.pem"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+        yield path

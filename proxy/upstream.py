@@ -1,0 +1,207 @@
+"""The API server as the proxy sees it: one pooled session, the base URL, the credential.
+
+This is the single injection point: REST, watch and (later) upgrades all open
+their upstream request here, so the credential and TLS are handled once.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+from aiohttp import hdrs
+from multidict import CIMultiDict
+from yarl import URL
+
+from proxy.credentials.base import Credential, CredentialSource
+from proxy.errors import (
+    KubeconfigError,
+    UpstreamError,
+    UpstreamTimeoutError,
+    UpstreamTLSError,
+    UpstreamUnreachableError,
+)
+from proxy.kubeconfig.model import ClusterConfig
+from proxy.tls import UpstreamTLS
+
+log = logging.getLogger(__name__)
+
+
+def upstream_base_url(cluster: ClusterConfig, *, append_server_path: bool) -> str:
+    """`scheme://host:port[/prefix]` with no trailing slash; raw request paths are appended."""
+    server = cluster.server
+    if "://" not in server:
+        # client-go's DefaultServerURL: https when anything about TLS is configured.
+        tls = bool(
+            cluster.certificate_authority
+            or cluster.certificate_authority_data
+            or cluster.insecure_skip_tls_verify
+        )
+        server = ("https://" if tls else "http://") + server
+    try:
+        url = URL(server, encoded=True)
+        valid = url.scheme in ("http", "https") and bool(url.host)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise KubeconfigError(
+            f"not an http(s) URL: {cluster.server!r}",
+            file=cluster.file, field=cluster.field_name("server"),
+        )
+    base = f"{url.scheme}://{url.raw_authority}"
+    if append_server_path:
+        base += url.raw_path.rstrip("/")
+    return base
+
+
+class Upstream:
+    """Opens requests to the API server with the credential injected.
+
+    Contract of `open`: the headers passed in are already sanitised (no
+    client identity, no hop-by-hop); `open` adds the credential last, so
+    nothing the client sent can override it. Failures to connect become
+    `UpstreamError`s (a `Status` with 502, 503 or 504); an upstream answer,
+    401 and 403 included, is returned as it is.
+    """
+
+    def __init__(
+        self,
+        *,
+        cluster: ClusterConfig,
+        credentials: CredentialSource,
+        tls: UpstreamTLS,
+        identity_headers: tuple[tuple[str, str], ...] = (),
+        append_server_path: bool = True,
+        connect_timeout: float = 30.0,
+        keepalive: float = 0.0,
+    ):
+        self.base_url = upstream_base_url(cluster, append_server_path=append_server_path)
+        self.credentials = credentials
+        self._tls = tls if self.base_url.startswith("https:") else None
+        self._identity_headers = identity_headers
+        self._connect_timeout = connect_timeout
+        self._keepalive = keepalive
+        self._session: aiohttp.ClientSession | None = None
+        if self._tls is None and self.base_url.startswith("http:"):
+            log.warning(
+                "%s: %s is plain http: credentials cross the network unencrypted",
+                cluster.file, cluster.field_name("server"),
+            )
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(
+            limit=0,  # watches hold connections: no pool cap, as Go's transport
+            keepalive_timeout=90,
+            socket_factory=self._make_socket,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            skip_auto_headers=(hdrs.USER_AGENT, hdrs.ACCEPT, hdrs.ACCEPT_ENCODING),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._connect_timeout),
+            read_bufsize=2**18,
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def url_for(self, raw_path: str) -> URL:
+        """The upstream URL for a raw request target: nothing decoded, nothing re-encoded."""
+        return URL(self.base_url + raw_path, encoded=True)
+
+    @asynccontextmanager
+    async def open(
+        self,
+        method: str,
+        raw_path: str,
+        *,
+        headers: CIMultiDict[str],
+        body: Any = None,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        assert self._session is not None, "Upstream.start() was not awaited"
+        credential = await self.credentials.credential()
+        self._inject(headers, credential)
+        url = self.url_for(raw_path)
+        ssl_context: Any = True
+        server_hostname = None
+        if self._tls is not None:
+            ssl_context = self._tls.context_for(credential.client_certificate)
+            server_hostname = self._tls.server_hostname
+        try:
+            response = await self._session.request(
+                method,
+                url,
+                headers=headers,
+                data=body,
+                allow_redirects=False,  # never follow a redirect with credentials
+                ssl=ssl_context,
+                server_hostname=server_hostname,
+            )
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise UpstreamTLSError(
+                f"TLS handshake with the API server {url.host}:{url.port} failed: "
+                f"{_certificate_reason(exc)}"
+            ) from None
+        except aiohttp.ClientSSLError as exc:
+            raise UpstreamTLSError(
+                f"TLS handshake with the API server {url.host}:{url.port} failed: "
+                f"{_os_error_text(exc)}"
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise UpstreamUnreachableError(
+                f"cannot reach the API server {url.host}:{url.port}: {_os_error_text(exc)}"
+            ) from None
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            raise UpstreamTimeoutError(
+                f"no connection to the API server {url.host}:{url.port} "
+                f"within {self._connect_timeout:g}s"
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(
+                f"the API server {url.host}:{url.port} failed the request: "
+                f"{type(exc).__name__}"
+            ) from None
+        if response.status == 401:
+            self.credentials.invalidate(credential)
+        try:
+            yield response
+        finally:
+            # Unread body: the connection cannot be reused, and must not leak.
+            response.close() if not response.content.is_eof() else response.release()
+
+    def _inject(self, headers: CIMultiDict[str], credential: Credential) -> None:
+        for name, value in self._identity_headers:
+            headers.add(name, value)
+        if credential.authorization is not None:
+            headers[hdrs.AUTHORIZATION] = credential.authorization
+
+    def _make_socket(self, addr_info: Any) -> socket.socket:
+        family, type_, proto, _, _ = addr_info
+        sock = socket.socket(family=family, type=type_, proto=proto)
+        if family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._keepalive > 0:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                if hasattr(socket, "TCP_KEEPIDLE"):
+                    period = max(1, int(self._keepalive))
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, period)
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, period)
+        return sock
+
+
+def _certificate_reason(exc: aiohttp.ClientConnectorCertificateError) -> str:
+    error = exc.certificate_error
+    message = getattr(error, "verify_message", None)
+    return f"certificate verify failed: {message}" if message else str(error)
+
+
+def _os_error_text(exc: OSError) -> str:
+    inner = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
+    return (inner.strerror or str(inner) or type(inner).__name__).lower()

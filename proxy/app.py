@@ -61,8 +61,9 @@ def build_app(serve: ServeConfig, upstream: Upstream) -> web.Application:
 
     request_filter = RequestFilter.from_config(serve.filter) if serve.filter else None
     if request_filter is None:
-        log.warning("Request filter disabled, your proxy is vulnerable to XSRF attacks, "
-                    "please be cautious")
+        log.warning(
+            "Request filter disabled, your proxy is vulnerable to XSRF attacks, please be cautious"
+        )
     handler: Handler = ForwardHandler(upstream)
     handler = with_filter(handler, request_filter)
     handler = with_api_prefix(handler, serve.api_prefix)
@@ -93,7 +94,7 @@ def with_api_prefix(handler: Handler, prefix: str) -> Handler:
         raw = request.raw_path
         if not (raw == bare or raw.startswith((bare + "/", bare + "?"))):
             return status_response(404, f"{request.path} is outside --api-prefix {prefix}")
-        rest = raw[len(bare):]
+        rest = raw[len(bare) :]
         if not rest.startswith("/"):
             rest = "/" + rest
         return await handler(request.clone(rel_url=URL(rest, encoded=True)))

@@ -93,46 +93,110 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     proxy = parser.add_argument_group("kubectl proxy's flags (same names, same defaults)")
-    proxy.add_argument("-p", "--port", type=parse_port, default=DEFAULT_PORT,
-                       help="port to listen on; 0 picks a free one (default %(default)s)")
-    proxy.add_argument("--address", default=DEFAULT_ADDRESS,
-                       help="IP address to listen on (default %(default)s)")
-    proxy.add_argument("-u", "--unix-socket", type=Path, default=None, metavar="PATH",
-                       help="listen on this unix socket (mode 0600) instead of TCP")
-    proxy.add_argument("--api-prefix", default=DEFAULT_API_PREFIX,
-                       help="prefix to serve the proxied API under (default %(default)s)")
-    proxy.add_argument("-w", "--www", type=Path, default=None, metavar="DIR",
-                       help="also serve static files from this directory under --www-prefix")
-    proxy.add_argument("-P", "--www-prefix", default=DEFAULT_WWW_PREFIX,
-                       help="prefix to serve static files under (default %(default)s)")
-    _bool_flag(proxy, "--append-server-path", default=True,
-               help="keep the kubeconfig server URL's path in front of each request path "
-               "(default true; kubectl proxy's default is false)")
-    proxy.add_argument("--keepalive", type=parse_duration, default=0.0, metavar="DURATION",
-                       help="TCP keep-alive period for upstream connections; 0 disables it")
-    proxy.add_argument("--accept-hosts", default=DEFAULT_HOST_ACCEPT_RE, metavar="REGEXES",
-                       help="comma-separated regular expressions of Host names to accept "
-                       "(default %(default)s)")
-    proxy.add_argument("--accept-paths", default=DEFAULT_PATH_ACCEPT_RE, metavar="REGEXES",
-                       help="regular expressions of paths to accept (default %(default)s)")
-    proxy.add_argument("--reject-paths", default=DEFAULT_PATH_REJECT_RE, metavar="REGEXES",
-                       help="regular expressions of paths to reject (default %(default)s)")
-    proxy.add_argument("--reject-methods", default=DEFAULT_METHOD_REJECT_RE, metavar="REGEXES",
-                       help="regular expressions of HTTP methods to reject "
-                       "(default %(default)s: none)")
-    _bool_flag(proxy, "--disable-filter", default=False,
-               help="serve every host, path and method: dangerous, opens the proxy to XSRF")
+    proxy.add_argument(
+        "-p",
+        "--port",
+        type=parse_port,
+        default=DEFAULT_PORT,
+        help="port to listen on; 0 picks a free one (default %(default)s)",
+    )
+    proxy.add_argument(
+        "--address", default=DEFAULT_ADDRESS, help="IP address to listen on (default %(default)s)"
+    )
+    proxy.add_argument(
+        "-u",
+        "--unix-socket",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="listen on this unix socket (mode 0600) instead of TCP",
+    )
+    proxy.add_argument(
+        "--api-prefix",
+        default=DEFAULT_API_PREFIX,
+        help="prefix to serve the proxied API under (default %(default)s)",
+    )
+    proxy.add_argument(
+        "-w",
+        "--www",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also serve static files from this directory under --www-prefix",
+    )
+    proxy.add_argument(
+        "-P",
+        "--www-prefix",
+        default=DEFAULT_WWW_PREFIX,
+        help="prefix to serve static files under (default %(default)s)",
+    )
+    _bool_flag(
+        proxy,
+        "--append-server-path",
+        default=True,
+        help="keep the kubeconfig server URL's path in front of each request path "
+        "(default true; kubectl proxy's default is false)",
+    )
+    proxy.add_argument(
+        "--keepalive",
+        type=parse_duration,
+        default=0.0,
+        metavar="DURATION",
+        help="TCP keep-alive period for upstream connections; 0 disables it",
+    )
+    proxy.add_argument(
+        "--accept-hosts",
+        default=DEFAULT_HOST_ACCEPT_RE,
+        metavar="REGEXES",
+        help="comma-separated regular expressions of Host names to accept (default %(default)s)",
+    )
+    proxy.add_argument(
+        "--accept-paths",
+        default=DEFAULT_PATH_ACCEPT_RE,
+        metavar="REGEXES",
+        help="regular expressions of paths to accept (default %(default)s)",
+    )
+    proxy.add_argument(
+        "--reject-paths",
+        default=DEFAULT_PATH_REJECT_RE,
+        metavar="REGEXES",
+        help="regular expressions of paths to reject (default %(default)s)",
+    )
+    proxy.add_argument(
+        "--reject-methods",
+        default=DEFAULT_METHOD_REJECT_RE,
+        metavar="REGEXES",
+        help="regular expressions of HTTP methods to reject (default %(default)s: none)",
+    )
+    _bool_flag(
+        proxy,
+        "--disable-filter",
+        default=False,
+        help="serve every host, path and method: dangerous, opens the proxy to XSRF",
+    )
 
     kube = parser.add_argument_group("kubeconfig")
-    kube.add_argument("--kubeconfig", type=Path, default=None, metavar="FILE",
-                      help="kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)")
+    kube.add_argument(
+        "--kubeconfig",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)",
+    )
     kube.add_argument("--context", default=None, help="kubeconfig context to use")
     kube.add_argument("--cluster", default=None, help="kubeconfig cluster to use")
     kube.add_argument("--user", default=None, help="kubeconfig user to use")
 
     ops = parser.add_argument_group("operations")
-    ops.add_argument("-v", "--v", dest="verbosity", type=int, default=0, metavar="LEVEL",
-                     help="log verbosity: 0 warnings, 1-2 info, 3+ debug (default 0)")
+    ops.add_argument(
+        "-v",
+        "--v",
+        dest="verbosity",
+        type=int,
+        default=0,
+        metavar="LEVEL",
+        help="log verbosity: 0 warnings, 1-2 info, 3+ debug (default 0)",
+    )
     ops.add_argument("--version", action="version", version=f"kube-auth-proxy {__version__}")
     return parser
 

@@ -63,7 +63,9 @@ class ForwardHandler:
                 # answer off as complete. Abort the client connection instead.
                 log.warning(
                     "%s %s: the API server broke off the response: %s",
-                    request.method, request.path, exc,
+                    request.method,
+                    request.path,
+                    exc,
                 )
                 if request.transport is not None:
                     request.transport.abort()

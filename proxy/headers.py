@@ -75,9 +75,7 @@ def outbound_request_headers(
         lowered = name.lower()
         if lowered in drop or is_client_identity(lowered):
             continue
-        if lowered in _PER_CONNECTION and not (
-            keep_content_length and lowered == "content-length"
-        ):
+        if lowered in _PER_CONNECTION and not (keep_content_length and lowered == "content-length"):
             continue
         outbound.add(name, value)
     return outbound

@@ -63,7 +63,9 @@ class ProxyServer:
 
     async def _start_tcp(self, runner: web.AppRunner) -> str:
         site = web.TCPSite(
-            runner, self._listen.address, self._listen.port,
+            runner,
+            self._listen.address,
+            self._listen.port,
             shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
         )
         try:

@@ -38,7 +38,8 @@ class UpstreamTLS:
             log.warning(
                 "%s: %s is true: the API server's certificate is NOT verified, "
                 "anyone on the network path can read and change this traffic",
-                cluster.file, cluster.field_name("insecure-skip-tls-verify"),
+                cluster.file,
+                cluster.field_name("insecure-skip-tls-verify"),
             )
 
     def context_for(self, certificate: ClientCertificate | None) -> ssl.SSLContext:
@@ -84,7 +85,8 @@ def _load_ca(cluster: ClusterConfig) -> bytes | None:
     except ValueError:
         raise KubeconfigError(
             "not a PEM certificate (expected -----BEGIN CERTIFICATE-----)",
-            file=cluster.file, field=field,
+            file=cluster.file,
+            field=field,
         ) from None
     # Re-encode: only the certificates, whatever else the file held.
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates)

@@ -50,7 +50,8 @@ def upstream_base_url(cluster: ClusterConfig, *, append_server_path: bool) -> st
     if not valid:
         raise KubeconfigError(
             f"not an http(s) URL: {cluster.server!r}",
-            file=cluster.file, field=cluster.field_name("server"),
+            file=cluster.file,
+            field=cluster.field_name("server"),
         )
     base = f"{url.scheme}://{url.raw_authority}"
     if append_server_path:
@@ -89,7 +90,8 @@ class Upstream:
         if self._tls is None and self.base_url.startswith("http:"):
             log.warning(
                 "%s: %s is plain http: credentials cross the network unencrypted",
-                cluster.file, cluster.field_name("server"),
+                cluster.file,
+                cluster.field_name("server"),
             )
 
     async def start(self) -> None:
@@ -165,8 +167,7 @@ class Upstream:
             ) from None
         except aiohttp.ClientError as exc:
             raise UpstreamError(
-                f"the API server {url.host}:{url.port} failed the request: "
-                f"{type(exc).__name__}"
+                f"the API server {url.host}:{url.port} failed the request: {type(exc).__name__}"
             ) from None
         if response.status == 401:
             self.credentials.invalidate(credential)

@@ -17,9 +17,7 @@ from proxy.kubeconfig.model import UserConfig
 log = logging.getLogger(__name__)
 
 
-def read_material(
-    data: bytes | None, path: Path | None, *, file: str, field: str
-) -> bytes:
+def read_material(data: bytes | None, path: Path | None, *, file: str, field: str) -> bytes:
     """The bytes of a `*-data` field, or of the file the sibling field names."""
     if data is not None:
         return data
@@ -65,7 +63,8 @@ def parse_client_certificate(
     except ValueError:
         raise KubeconfigError(
             "not a PEM certificate (expected -----BEGIN CERTIFICATE-----)",
-            file=file, field=cert_field,
+            file=file,
+            field=cert_field,
         ) from None
     leaf = chain[0]
     try:
@@ -88,7 +87,10 @@ def parse_client_certificate(
     if not_after <= (now or dt.datetime.now(dt.UTC)):
         log.warning(
             "%s: %s: the client certificate (%s) expired on %s; the API server will refuse it",
-            file, cert_field, subject, not_after.isoformat(),
+            file,
+            cert_field,
+            subject,
+            not_after.isoformat(),
         )
     return ClientCertificate(
         cert_pem=cert_pem,

@@ -24,13 +24,15 @@ def build_credential_source(user: UserConfig, *, clock: Clock = monotonic) -> Cr
     if user.exec is not None:
         raise KubeconfigError(
             "exec credential plugins are not supported by this version of kube-auth-proxy",
-            file=user.file, field=user.field_name("exec"),
+            file=user.file,
+            field=user.field_name("exec"),
         )
     if user.auth_provider is not None:
         name = user.auth_provider.get("name", "?")
         raise KubeconfigError(
             f'auth-provider "{name}" is not supported by this version of kube-auth-proxy',
-            file=user.file, field=user.field_name("auth-provider"),
+            file=user.file,
+            field=user.field_name("auth-provider"),
         )
     certificate = load_client_certificate(user)
     if user.token:

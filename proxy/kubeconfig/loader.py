@@ -120,7 +120,8 @@ def resolve_context(config: Kubeconfig, source: KubeconfigSource) -> ResolvedCon
     field_prefix = f"contexts[name={context_name}].context" if context else ""
     if not cluster_name:
         raise KubeconfigError(
-            "no cluster named", file=context.file if context else files,
+            "no cluster named",
+            file=context.file if context else files,
             field=f"{field_prefix}.cluster" if context else "--cluster",
         )
     cluster = config.clusters.get(cluster_name)
@@ -204,7 +205,9 @@ class _FileParser:
             if ca_file and ca_data:
                 log.warning(
                     "%s: %s: both certificate-authority and certificate-authority-data are set; "
-                    "the data wins, as in kubectl", self.file, field,
+                    "the data wins, as in kubectl",
+                    self.file,
+                    field,
                 )
                 ca_file = None
             if insecure and (ca_file or ca_data):
@@ -234,8 +237,9 @@ class _FileParser:
             cert_data = self._base64(body, "client-certificate-data", field)
             key_data = self._base64(body, "client-key-data", field)
             if cert_file and cert_data:
-                log.warning("%s: %s: client-certificate-data overrides client-certificate",
-                            self.file, field)
+                log.warning(
+                    "%s: %s: client-certificate-data overrides client-certificate", self.file, field
+                )
                 cert_file = None
             if key_file and key_data:
                 log.warning("%s: %s: client-key-data overrides client-key", self.file, field)
@@ -253,7 +257,8 @@ class _FileParser:
             password = self._string(body, "password", field)
             if token and (username or password):
                 raise self._error(
-                    field, "more than one authentication method: token and username/password; "
+                    field,
+                    "more than one authentication method: token and username/password; "
                     "only one is allowed",
                 )
             extra = self._mapping(body, "as-user-extra", field)
@@ -307,8 +312,10 @@ class _FileParser:
         entries = []
         for index, item in enumerate(items):
             if not isinstance(item, Mapping):
-                raise self._error(f"{section}[{index}]", "must be a mapping with name and "
-                                  f"{inner}, not a {_yaml_type(item)}")
+                raise self._error(
+                    f"{section}[{index}]",
+                    f"must be a mapping with name and {inner}, not a {_yaml_type(item)}",
+                )
             name = item.get("name")
             if not isinstance(name, str) or not name:
                 raise self._error(f"{section}[{index}].name", "missing or not a string")

@@ -47,7 +47,7 @@ def chunks(log: LogRequest) -> Iterator[bytes]:
         return
     buffer = bytearray()
     for index, line in enumerate(_lines(log)):
-        if remaining is None and index >= count:
+        if (remaining is None or log.tail_lines is not None) and index >= count:
             break
         buffer += line
         if remaining is not None and len(buffer) >= remaining:
@@ -62,7 +62,9 @@ def chunks(log: LogRequest) -> Iterator[bytes]:
         yield bytes(buffer)
 
 
-async def serve_log(request: web.Request, state: ServerState, log: LogRequest) -> web.StreamResponse:
+async def serve_log(
+    request: web.Request, state: ServerState, log: LogRequest
+) -> web.StreamResponse:
     response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "text/plain"})
     response.enable_chunked_encoding()
     if not log.follow:

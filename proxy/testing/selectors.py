@@ -89,7 +89,7 @@ def parse_field_selector(text: str) -> Selector:
         if not match:
             raise status.bad_request(f"invalid selector: '{text}'; can't understand '{term}'")
         if match.group(1) not in FIELD_GETTERS:
-            raise status.bad_request(f'field label not supported: {match.group(1)}')
+            raise status.bad_request(f"field label not supported: {match.group(1)}")
         operator = "!=" if match.group(2) == "!=" else "="
         requirements.append(Requirement(match.group(1), operator, frozenset([match.group(3)])))
     return Selector(tuple(requirements))

@@ -56,9 +56,7 @@ def _age(obj: JSONObject, now: datetime.datetime) -> str:
     created = obj.get("metadata", {}).get("creationTimestamp")
     if not created:
         return "<unknown>"
-    moment = datetime.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(
-        tzinfo=datetime.UTC
-    )
+    moment = datetime.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
     return human_duration((now - moment).total_seconds())
 
 

@@ -100,9 +100,7 @@ def _initial(state: ServerState, watch: WatchRequest) -> Iterable[tuple[str, JSO
     try:
         since = int(watch.resource_version)
     except ValueError as error:
-        raise status.bad_request(
-            f"invalid resource version: {watch.resource_version}"
-        ) from error
+        raise status.bad_request(f"invalid resource version: {watch.resource_version}") from error
     events = (_event_for(watch, event) for event in store.events_since(since))
     return [event for event in events if event is not None]
 
@@ -123,9 +121,7 @@ async def serve_watch(
                 if error.code != 410:
                     raise
                 await response.prepare(request)
-                await response.write(
-                    encode_json({"type": "ERROR", "object": error.to_status()})
-                )
+                await response.write(encode_json({"type": "ERROR", "object": error.to_status()}))
                 await response.write_eof()
                 return response
             await response.prepare(request)

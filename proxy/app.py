@@ -64,7 +64,7 @@ def build_app(serve: ServeConfig, upstream: Upstream) -> web.Application:
         log.warning(
             "Request filter disabled, your proxy is vulnerable to XSRF attacks, please be cautious"
         )
-    handler: Handler = ForwardHandler(upstream)
+    handler: Handler = ForwardHandler(upstream).handle
     handler = with_filter(handler, request_filter)
     handler = with_api_prefix(handler, serve.api_prefix)
 

@@ -38,7 +38,7 @@ class ForwardHandler:
     def __init__(self, upstream: Upstream):
         self._upstream = upstream
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         raw_path = request.raw_path
         if not raw_path.startswith("/"):
             return status_response(400, "the request target must be a path (origin-form)")

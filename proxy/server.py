@@ -87,7 +87,7 @@ class ProxyServer:
         # Private from birth: no window in which another user could connect.
         old_umask = os.umask(0o077)
         try:
-            site = web.UnixSite(runner, str(path), shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS)
+            site = web.UnixSite(runner, str(path))
             await site.start()
         except OSError as exc:
             reason = (exc.strerror or str(exc)).lower()

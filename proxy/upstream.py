@@ -105,7 +105,11 @@ class Upstream:
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
             skip_auto_headers=(hdrs.USER_AGENT, hdrs.ACCEPT, hdrs.ACCEPT_ENCODING),
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._connect_timeout),
+            # Connecting includes the TLS handshake: a server that accepts and then
+            # says nothing must not hold the request forever.
+            timeout=aiohttp.ClientTimeout(
+                total=None, connect=self._connect_timeout, sock_connect=self._connect_timeout
+            ),
             read_bufsize=2**18,
         )
 

@@ -1,11 +1,16 @@
-"""Shared fixtures: a hermetic environment for every test."""
+"""Shared fixtures: a hermetic environment, and the fake API server over TLS on loopback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from proxy.testing import FakeAPIServer
+
+ADMIN_TOKEN = "fake-admin-token"
 
 # Whatever the developer's shell has must not leak into a test.
 _HERMETIC_VARIABLES = (
@@ -29,3 +34,26 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     yield
+
+
+@pytest.fixture
+async def apiserver() -> AsyncIterator[FakeAPIServer]:
+    async with FakeAPIServer(
+        tokens={ADMIN_TOKEN: "admin"}, basic_users={"bob": "bob-password"}
+    ) as api:
+        yield api
+
+
+@pytest.fixture
+def admin_kubeconfig(apiserver: FakeAPIServer, tmp_path: Path) -> Path:
+    return apiserver.kubeconfig(tmp_path / "admin.kubeconfig", token=ADMIN_TOKEN)
+
+
+async def eventually(predicate: Callable[[], bool], *, timeout: float = 5.0) -> None:
+    """Wait, bounded, for something another task does (no fixed sleeps)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)

@@ -13,6 +13,7 @@ from proxy.testing.kinds import ResourceKind
 from proxy.testing.status import JSONObject
 
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml"})
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 
 
 def media_type(request: web.Request) -> str:
@@ -21,6 +22,8 @@ def media_type(request: web.Request) -> str:
 
 async def read_document(request: web.Request) -> Any:
     """The body parsed as JSON, or YAML when the Content-Type says so; 400 if it cannot be."""
+    if media_type(request) == PROTOBUF:
+        raise status.unsupported_media_type("application/json, application/yaml")
     raw = await request.read()
     try:
         if media_type(request) in YAML_TYPES:

@@ -7,6 +7,7 @@ proxy can be tested on large streamed bodies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -67,22 +68,26 @@ async def serve_log(
 ) -> web.StreamResponse:
     response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "text/plain"})
     response.enable_chunked_encoding()
-    if not log.follow:
-        await response.prepare(request)
-        for chunk in chunks(log):
-            await response.write(chunk)
-        await response.write_eof()
-        return response
-    async with state.streams.track():
-        await response.prepare(request)
-        sent = 0
-        for line in _lines(log):
-            if log.limit_bytes is not None:
-                line = line[: log.limit_bytes - sent]
-            await response.write(line)
-            sent += len(line)
-            if log.limit_bytes is not None and sent >= log.limit_bytes:
-                break
-            await asyncio.sleep(FOLLOW_INTERVAL)
+    with contextlib.suppress(ConnectionResetError):
+        if log.follow:
+            async with state.streams.track():
+                await response.prepare(request)
+                await _follow(response, log)
+        else:
+            await response.prepare(request)
+            for chunk in chunks(log):
+                await response.write(chunk)
         await response.write_eof()
     return response
+
+
+async def _follow(response: web.StreamResponse, log: LogRequest) -> None:
+    """One line per FOLLOW_INTERVAL until limitBytes, or forever (until the client goes)."""
+    sent = 0
+    for line in _lines(log):
+        chunk = line if log.limit_bytes is None else line[: log.limit_bytes - sent]
+        await response.write(chunk)
+        sent += len(chunk)
+        if log.limit_bytes is not None and sent >= log.limit_bytes:
+            return
+        await asyncio.sleep(FOLLOW_INTERVAL)

@@ -13,6 +13,7 @@ class StreamCounter:
     def __init__(self) -> None:
         self._count = 0
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._tasks: set[asyncio.Task[object]] = set()
 
     @property
     def count(self) -> int:
@@ -21,11 +22,21 @@ class StreamCounter:
     @asynccontextmanager
     async def track(self) -> AsyncIterator[None]:
         """Count the stream while the body runs, however it ends (disconnect, cancel)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
         self._set(self._count + 1)
         try:
             yield
         finally:
             self._set(self._count - 1)
+            if task is not None:
+                self._tasks.discard(task)
+
+    def cancel_all(self) -> None:
+        """End every open stream now (server shutdown), instead of waiting for clients."""
+        for task in self._tasks:
+            task.cancel()
 
     async def wait_for(self, count: int) -> None:
         """Return once exactly `count` streams are open."""

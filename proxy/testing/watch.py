@@ -23,7 +23,7 @@ from proxy.testing.responses import encode_json
 from proxy.testing.selectors import ObjectFilter
 from proxy.testing.state import ServerState
 from proxy.testing.status import JSONObject
-from proxy.testing.store import StoreEvent
+from proxy.testing.store import StoreEvent, Subscription
 from proxy.testing.table import to_table
 
 
@@ -105,11 +105,41 @@ def _initial(state: ServerState, watch: WatchRequest) -> Iterable[tuple[str, JSO
     return [event for event in events if event is not None]
 
 
+async def _pump(
+    response: web.StreamResponse,
+    subscription: Subscription,
+    encoder: _Encoder,
+    state: ServerState,
+    watch: WatchRequest,
+) -> None:
+    """Write live events and bookmarks until the deadline."""
+    loop = asyncio.get_running_loop()
+    deadline = None if watch.timeout is None else loop.time() + watch.timeout
+    interval = state.watch.bookmark_interval
+    next_bookmark = loop.time() + interval
+    while deadline is None or loop.time() < deadline:
+        wake = next_bookmark if watch.bookmarks else None
+        if deadline is not None:
+            wake = deadline if wake is None else min(wake, deadline)
+        wait = None if wake is None else max(wake - loop.time(), 0)
+        try:
+            event = await asyncio.wait_for(subscription.get(), timeout=wait)
+        except TimeoutError:
+            if watch.bookmarks and loop.time() >= next_bookmark:
+                await response.write(encoder.bookmark())
+                next_bookmark = loop.time() + interval
+            continue
+        seen = _event_for(watch, event)
+        if seen is not None:
+            await response.write(encoder.event(*seen))
+    if watch.bookmarks:
+        await response.write(encoder.bookmark())
+
+
 async def serve_watch(
     request: web.Request, state: ServerState, watch: WatchRequest
 ) -> web.StreamResponse:
     """Stream events until the timeout, or until the client goes away."""
-    loop = asyncio.get_running_loop()
     response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "application/json"})
     response.enable_chunked_encoding()
     encoder = _Encoder(state, watch)
@@ -120,33 +150,15 @@ async def serve_watch(
             except status.APIError as error:
                 if error.code != 410:
                     raise
-                await response.prepare(request)
-                await response.write(encode_json({"type": "ERROR", "object": error.to_status()}))
-                await response.write_eof()
-                return response
-            await response.prepare(request)
-            for event_type, obj in initial:
-                await response.write(encoder.event(event_type, obj))
-            deadline = None if watch.timeout is None else loop.time() + watch.timeout
-            interval = state.watch.bookmark_interval
-            next_bookmark = loop.time() + interval
-            while deadline is None or loop.time() < deadline:
-                wake = next_bookmark if watch.bookmarks else None
-                if deadline is not None:
-                    wake = deadline if wake is None else min(wake, deadline)
-                wait = None if wake is None else max(wake - loop.time(), 0)
-                try:
-                    event = await asyncio.wait_for(subscription.get(), timeout=wait)
-                except TimeoutError:
-                    if watch.bookmarks and loop.time() >= next_bookmark:
-                        await response.write(encoder.bookmark())
-                        next_bookmark = loop.time() + interval
-                    continue
-                seen = _event_for(watch, event)
-                if seen is not None:
-                    await response.write(encoder.event(*seen))
-            if watch.bookmarks:
-                await response.write(encoder.bookmark())
+                initial = None
+                expired = encode_json({"type": "ERROR", "object": error.to_status()})
             with contextlib.suppress(ConnectionResetError):
+                await response.prepare(request)
+                if initial is None:
+                    await response.write(expired)
+                else:
+                    for event_type, obj in initial:
+                        await response.write(encoder.event(event_type, obj))
+                    await _pump(response, subscription, encoder, state, watch)
                 await response.write_eof()
     return response

@@ -1,0 +1,32 @@
+# Everything a newcomer needs: `make demo` to try it, `make test` to check it.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## demo: a fake API server with its own CA, and the proxy in front of it on 127.0.0.1:8001
+demo: $(BIN)/.installed
+	$(BIN)/python -m proxy.testing.demo
+
+## test: lint, type-check, then the whole suite (unit, integration, end to end)
+test: lint typecheck
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check proxy tests
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy proxy
+
+unit: $(BIN)/.installed
+	$(BIN)/python -m pytest -q tests/unit
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,156 @@
+"""The REST paths and operations of the served resources, as the apiserver publishes them
+in Swagger 2.0 form (openapi.py derives the OpenAPI 3 form)."""
+
+from __future__ import annotations
+
+from proxy.testing.kinds import ResourceKind
+from proxy.testing.openapi_definitions import CORE, META, ref
+from proxy.testing.status import JSONObject
+
+
+def _param(
+    name: str, *, location: str = "query", type_: str = "string", description: str = ""
+) -> JSONObject:
+    param: JSONObject = {"name": name, "in": location, "type": type_, "uniqueItems": True}
+    if description:
+        param["description"] = description
+    if location == "path":
+        param["required"] = True
+    return param
+
+
+_WRITE_PARAMS = [
+    _param(
+        "dryRun", description="When present, indicates that modifications should not be persisted."
+    ),
+    _param(
+        "fieldManager",
+        description=(
+            "fieldManager is a name associated with the actor or entity that is making "
+            "these changes."
+        ),
+    ),
+    _param(
+        "fieldValidation",
+        description=(
+            "fieldValidation instructs the server on how to handle objects in the request "
+            "containing unknown or duplicate fields."
+        ),
+    ),
+]
+_LIST_PARAMS = [
+    _param(name, type_=type_)
+    for name, type_ in (
+        ("allowWatchBookmarks", "boolean"),
+        ("continue", "string"),
+        ("fieldSelector", "string"),
+        ("labelSelector", "string"),
+        ("limit", "integer"),
+        ("resourceVersion", "string"),
+        ("timeoutSeconds", "integer"),
+        ("watch", "boolean"),
+    )
+]
+PATCH_TYPES = [
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+    "application/apply-patch+yaml",
+]
+
+
+def _operation(
+    kind: ResourceKind,
+    action: str,
+    op_id: str,
+    response: str,
+    *,
+    params: list[JSONObject] | None = None,
+    body: str | None = None,
+) -> JSONObject:
+    operation: JSONObject = {
+        "description": f"{action} {kind.kind}",
+        "consumes": PATCH_TYPES if action == "patch" else ["*/*"],
+        "produces": ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"],
+        "schemes": ["https"],
+        "tags": ["core_v1"],
+        "operationId": op_id,
+        "parameters": list(params or []),
+        "responses": {
+            "200": {"description": "OK", "schema": ref(response)},
+            "401": {"description": "Unauthorized"},
+        },
+        "x-kubernetes-action": action,
+        "x-kubernetes-group-version-kind": {
+            "group": kind.group,
+            "kind": kind.kind,
+            "version": kind.version,
+        },
+    }
+    if body is not None:
+        operation["parameters"].insert(
+            0, {"name": "body", "in": "body", "required": True, "schema": ref(body)}
+        )
+    return operation
+
+
+def resource_paths(kind: ResourceKind) -> dict[str, JSONObject]:
+    """The REST paths of one resource, as the apiserver publishes them."""
+    obj, lst = f"{CORE}.{kind.kind}", f"{CORE}.{kind.list_kind}"
+    scope = "Namespaced" if kind.namespaced else ""
+    prefix = "/api/v1/namespaces/{namespace}" if kind.namespaced else "/api/v1"
+    common = [_param("pretty", description="If 'true', then the output is pretty printed.")]
+    scope_params = [_param("namespace", location="path")] if kind.namespaced else []
+    name_params = [_param("name", location="path"), *scope_params, *common]
+    paths: dict[str, JSONObject] = {
+        f"{prefix}/{kind.plural}": {
+            "get": _operation(
+                kind, "list", f"listCoreV1{scope}{kind.kind}", lst, params=_LIST_PARAMS
+            ),
+            "post": _operation(
+                kind, "post", f"createCoreV1{scope}{kind.kind}", obj, params=_WRITE_PARAMS, body=obj
+            ),
+            "parameters": [*scope_params, *common],
+        },
+        f"{prefix}/{kind.plural}/{{name}}": {
+            "get": _operation(kind, "get", f"readCoreV1{scope}{kind.kind}", obj),
+            "put": _operation(
+                kind, "put", f"replaceCoreV1{scope}{kind.kind}", obj, params=_WRITE_PARAMS, body=obj
+            ),
+            "patch": _operation(
+                kind,
+                "patch",
+                f"patchCoreV1{scope}{kind.kind}",
+                obj,
+                params=[*_WRITE_PARAMS, _param("force", type_="boolean")],
+                body=f"{META}.Patch",
+            ),
+            "delete": _operation(
+                kind,
+                "delete",
+                f"deleteCoreV1{scope}{kind.kind}",
+                f"{META}.Status",
+                params=[_param("dryRun")],
+                body=f"{META}.DeleteOptions",
+            ),
+            "parameters": name_params,
+        },
+        f"/api/v1/watch{prefix.removeprefix('/api/v1')}/{kind.plural}": {
+            "get": _operation(
+                kind,
+                "watchlist",
+                f"watchCoreV1{scope}{kind.kind}List",
+                f"{META}.WatchEvent",
+                params=_LIST_PARAMS,
+            ),
+            "parameters": [*scope_params, *common],
+        },
+    }
+    if kind.namespaced:
+        paths[f"/api/v1/{kind.plural}"] = {
+            "get": _operation(
+                kind, "list", f"listCoreV1{kind.kind}ForAllNamespaces", lst, params=_LIST_PARAMS
+            ),
+            "parameters": common,
+        }
+    return paths

@@ -1,0 +1,131 @@
+"""FakeAPIServer: the fake kube-apiserver on a loopback TLS port, for tests, demo and bench."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import trustme
+from aiohttp import web
+
+from proxy.testing.app import build_app
+from proxy.testing.auth import Authenticator
+from proxy.testing.kubeconfig import write_kubeconfig
+from proxy.testing.pki import DEFAULT_SERVER_HOSTNAMES, build_server_ssl_context, issue_client_cert
+from proxy.testing.recording import RecordedRequest
+from proxy.testing.state import ServerState, WatchSettings
+from proxy.testing.store import Store
+
+DEFAULT_TOKENS: Mapping[str, str] = {"fake-admin-token": "admin"}
+
+
+class FakeAPIServer:
+    """A kube-apiserver look-alike that speaks the wire protocol clients and proxies notice.
+
+    `async with FakeAPIServer() as api:` starts it on 127.0.0.1 with a fresh CA;
+    `api.store` changes objects (and so makes watch events) from the test side.
+    """
+
+    def __init__(
+        self,
+        *,
+        tokens: Mapping[str, str] | None = None,
+        basic_users: Mapping[str, str] | None = None,
+        ca: trustme.CA | None = None,
+        server_hostnames: Sequence[str] = DEFAULT_SERVER_HOSTNAMES,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        watch_timeout: float | None = None,
+        history_size: int = 1000,
+        bookmark_interval: float = 1.0,
+    ) -> None:
+        self.ca = ca if ca is not None else trustme.CA()
+        self.host = host
+        self.port = port
+        self._hostnames = tuple(server_hostnames)
+        self._state = ServerState(
+            store=Store(history_size=history_size),
+            authenticator=Authenticator(
+                tokens=dict(DEFAULT_TOKENS if tokens is None else tokens),
+                basic_users=dict(basic_users or {}),
+            ),
+            watch=WatchSettings(timeout=watch_timeout, bookmark_interval=bookmark_interval),
+        )
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    @property
+    def ca_pem(self) -> bytes:
+        return self.ca.cert_pem.bytes()
+
+    @property
+    def store(self) -> Store:
+        return self._state.store
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self._state.requests
+
+    @property
+    def open_streams(self) -> int:
+        return self._state.streams.count
+
+    async def wait_open_streams(self, count: int) -> None:
+        """Return once exactly `count` streams are open (wrap in asyncio.timeout)."""
+        await self._state.streams.wait_for(count)
+
+    def issue_client_cert(self, user: str, *, groups: Sequence[str] = ()) -> trustme.LeafCert:
+        return issue_client_cert(self.ca, user, groups=groups)
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A client context trusting this server's CA."""
+        context = ssl.create_default_context()
+        self.ca.configure_trust(context)
+        return context
+
+    def kubeconfig(self, path: Path, **kwargs: Any) -> Path:
+        """write_kubeconfig for this server: server and CA filled in; the first token by
+        default when no other credential is given."""
+        kwargs.setdefault("server", self.url)
+        if "ca_file" not in kwargs and not kwargs.get("insecure"):
+            kwargs.setdefault("ca_pem", self.ca_pem)
+        credentials = ("token", "token_file", "username", "client_cert_pem")
+        tokens = self._state.authenticator.tokens
+        if not any(kwargs.get(name) is not None for name in credentials) and tokens:
+            kwargs["token"] = next(iter(tokens))
+        return write_kubeconfig(path, **kwargs)
+
+    async def start(self) -> None:
+        context = build_server_ssl_context(self.ca, hostnames=self._hostnames)
+        runner = web.AppRunner(build_app(self._state), handler_cancellation=True, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port, ssl_context=context)
+        await site.start()
+        self._runner = runner
+        self.port = runner.addresses[0][1]
+        self._state.server_address = f"{self.host}:{self.port}"
+
+    async def stop(self) -> None:
+        if self._runner is None:
+            return
+        self._state.streams.cancel_all()
+        await self._runner.cleanup()
+        self._runner = None
+
+    async def __aenter__(self) -> FakeAPIServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()

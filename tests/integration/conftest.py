@@ -1,0 +1,82 @@
+"""The proxy in-process on a loopback port, in front of the fake API server over TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from proxy.app import build_app, build_target
+from proxy.config import KubeconfigSource, ListenConfig, ServeConfig
+from proxy.server import ProxyServer
+from tests.conftest import ADMIN_TOKEN, eventually
+
+__all__ = ["ADMIN_TOKEN", "RunningProxy", "StartProxy", "eventually", "raw_request"]
+
+
+@dataclasses.dataclass
+class RunningProxy:
+    server: ProxyServer
+    url: str
+    port: int
+
+
+StartProxy = Callable[..., Awaitable[RunningProxy]]
+
+
+@pytest.fixture
+async def start_proxy() -> AsyncIterator[StartProxy]:
+    """Start proxies on ephemeral loopback ports; all are stopped at teardown."""
+    running: list[ProxyServer] = []
+
+    async def start(
+        kubeconfig: Path,
+        *,
+        listen: ListenConfig | None = None,
+        context: str | None = None,
+        **serve: Any,
+    ) -> RunningProxy:
+        serve_config = ServeConfig(**serve)
+        target = build_target(
+            KubeconfigSource(explicit_path=kubeconfig, context=context), serve_config
+        )
+        server = ProxyServer(
+            build_app(serve_config, target.upstream), listen or ListenConfig(port=0)
+        )
+        await server.start()
+        running.append(server)
+        return RunningProxy(server=server, url=f"http://127.0.0.1:{server.port}", port=server.port)
+
+    yield start
+    for server in running:
+        await server.stop()
+
+
+@pytest.fixture
+async def proxy(start_proxy: StartProxy, admin_kubeconfig: Path) -> RunningProxy:
+    return await start_proxy(admin_kubeconfig)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def raw_request(port: int, request: bytes, *, timeout: float = 5.0) -> tuple[int, bytes]:
+    """Send bytes exactly as written (no client-side URL normalising); status and body back."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(), timeout)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body

@@ -9,7 +9,7 @@ from typing import Any
 from proxy.testing.openapi_definitions import META, gvk, ref, type_meta
 from proxy.testing.status import JSONObject
 
-FILLER_GROUPS = 24
+FILLER_GROUPS = 14
 FILLER_KINDS_PER_GROUP = 9
 FILLER_PROPERTIES = 14
 # fmt: off

@@ -35,10 +35,8 @@ class ServerState:
 
 
 STATE = web.AppKey("fake_apiserver_state", ServerState)
-USER_KEY = "fake_apiserver_user"
+USER_KEY = web.RequestKey("fake_apiserver_user", User)
 
 
 def request_user(request: web.Request) -> User:
-    user = request[USER_KEY]
-    assert isinstance(user, User)
-    return user
+    return request[USER_KEY]

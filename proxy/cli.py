@@ -34,7 +34,7 @@ from proxy.config import (
 )
 from proxy.errors import ConfigError
 from proxy.redact import RedactingFilter
-from proxy.server import ProxyServer, wait_for_shutdown_signal
+from proxy.server import ProxyServer, install_shutdown_signals
 
 log = logging.getLogger("proxy")
 
@@ -256,6 +256,7 @@ def configure_logging(verbosity: int) -> None:
 
 
 async def serve(config: ProxyConfig, target: Target) -> None:
+    shutdown = install_shutdown_signals()
     server = ProxyServer(build_app(config.serve, target.upstream), config.listen)
     address = await server.start()
     print(
@@ -264,7 +265,7 @@ async def serve(config: ProxyConfig, target: Target) -> None:
         flush=True,
     )
     try:
-        await wait_for_shutdown_signal()
+        await shutdown.wait()
     finally:
         await server.stop()
 

@@ -62,12 +62,7 @@ class ProxyServer:
             self._runner = None
 
     async def _start_tcp(self, runner: web.AppRunner) -> str:
-        site = web.TCPSite(
-            runner,
-            self._listen.address,
-            self._listen.port,
-            shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
-        )
+        site = web.TCPSite(runner, self._listen.address, self._listen.port)
         try:
             await site.start()
         except OSError as exc:
@@ -117,8 +112,12 @@ def remove_stale_socket(path: Path) -> None:
     raise ConfigError(f"--unix-socket {path}: another process is serving on it")
 
 
-async def wait_for_shutdown_signal() -> None:
-    """Return on SIGINT or SIGTERM; a second signal exits at once."""
+def install_shutdown_signals() -> asyncio.Event:
+    """An event set on SIGINT or SIGTERM; a second signal exits at once.
+
+    Installed before the banner is printed, so a supervisor that signals as
+    soon as it sees the banner still gets a clean shutdown.
+    """
     loop = asyncio.get_running_loop()
     received = asyncio.Event()
 
@@ -132,4 +131,4 @@ async def wait_for_shutdown_signal() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, on_signal, signum)
-    await received.wait()
+    return received

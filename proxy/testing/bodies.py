@@ -10,6 +10,7 @@ from aiohttp import hdrs, web
 
 from proxy.testing import status
 from proxy.testing.kinds import ResourceKind
+from proxy.testing.protobuf import decode_object
 from proxy.testing.status import JSONObject
 
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml"})
@@ -22,9 +23,9 @@ def media_type(request: web.Request) -> str:
 
 async def read_document(request: web.Request) -> Any:
     """The body parsed as JSON, or YAML when the Content-Type says so; 400 if it cannot be."""
-    if media_type(request) == PROTOBUF:
-        raise status.unsupported_media_type("application/json, application/yaml")
     raw = await request.read()
+    if media_type(request) == PROTOBUF:
+        return decode_object(raw)
     try:
         if media_type(request) in YAML_TYPES:
             return yaml.safe_load(raw)

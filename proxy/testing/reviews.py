@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from proxy.testing import status
-from proxy.testing.bodies import PROTOBUF, media_type, read_document
+from proxy.testing.bodies import read_document
 from proxy.testing.discovery import AUTHENTICATION_GROUP
 from proxy.testing.responses import json_response
 from proxy.testing.state import STATE, request_user
@@ -49,9 +49,7 @@ async def handle_token_review(request: web.Request) -> web.Response:
 
 
 async def handle_self_subject_review(request: web.Request) -> web.Response:
-    # kubectl sends this one as protobuf; its content does not matter, so it is not decoded.
-    if media_type(request) != PROTOBUF:
-        await _review_body(request, "SelfSubjectReview")
+    await _review_body(request, "SelfSubjectReview")
     user = request_user(request)
     review = {
         "kind": "SelfSubjectReview",

@@ -56,7 +56,9 @@ async def test_kubectl_apply_twice(proxy: ProxyProcess, tmp_path: Path) -> None:
         assert expected in out
 
 
-async def test_kubectl_get_watch_receives_an_event(proxy: ProxyProcess) -> None:
+async def test_kubectl_get_watch_receives_an_event(
+    apiserver: FakeAPIServer, proxy: ProxyProcess
+) -> None:
     watcher = await asyncio.create_subprocess_exec(
         *kubectl(proxy, "get", "configmaps", "-n", "default", "-w", "--output-watch-events"),
         stdout=asyncio.subprocess.PIPE,
@@ -64,19 +66,17 @@ async def test_kubectl_get_watch_receives_an_event(proxy: ProxyProcess) -> None:
     )
     assert watcher.stdout is not None
     try:
-        header = await asyncio.wait_for(watcher.stdout.readline(), 20)
-        assert b"NAME" in header or b"EVENT" in header
+        # kubectl lists, then watches: wait until its watch is open at the API server.
+        async with asyncio.timeout(20):
+            await apiserver.wait_open_streams(1)
         code, _, err = await run(
             *kubectl(proxy, "create", "configmap", "seen-by-watch", "-n", "default")
         )
         assert code == 0, err
-        for _ in range(20):
-            line = await asyncio.wait_for(watcher.stdout.readline(), 20)
-            if b"seen-by-watch" in line:
-                assert b"ADDED" in line
-                break
-        else:
-            raise AssertionError("kubectl get -w never printed the new configmap")
+        async with asyncio.timeout(20):
+            while b"seen-by-watch" not in (line := await watcher.stdout.readline()):
+                assert line, "kubectl get -w ended before printing the new configmap"
+        assert b"ADDED" in line
     finally:
         watcher.kill()
         await watcher.wait()

@@ -7,6 +7,7 @@ import ssl
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from proxy.testing import FakeAPIServer
 
@@ -91,7 +92,11 @@ async def test_token_review_authenticates_known_tokens(
     session: aiohttp.ClientSession, auth: dict[str, str]
 ) -> None:
     for token, authenticated in (("fake-admin-token", True), ("nope", False)):
-        review = {"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1", "spec": {"token": token}}
+        review = {
+            "kind": "TokenReview",
+            "apiVersion": "authentication.k8s.io/v1",
+            "spec": {"token": token},
+        }
         async with session.post(
             "/apis/authentication.k8s.io/v1/tokenreviews", json=review, headers=auth
         ) as response:
@@ -105,6 +110,6 @@ async def test_raw_path_is_recorded_undecoded(
     api: FakeAPIServer, session: aiohttp.ClientSession, auth: dict[str, str]
 ) -> None:
     url = api.url + "/api/v1/namespaces/default/configmaps?labelSelector=a%3Db"
-    async with session.get(aiohttp.client.URL(url, encoded=True), headers=auth):
+    async with session.get(URL(url, encoded=True), headers=auth):
         pass
     assert api.requests[-1].raw_path == "/api/v1/namespaces/default/configmaps?labelSelector=a%3Db"

@@ -74,9 +74,7 @@ async def test_kubectl_create_get_apply_delete(kubectl: Kubectl, tmp_path: Path)
 
 
 @needs_kubectl
-async def test_kubectl_get_watch_prints_new_objects(
-    api: FakeAPIServer, kubectl: Kubectl
-) -> None:
+async def test_kubectl_get_watch_prints_new_objects(api: FakeAPIServer, kubectl: Kubectl) -> None:
     process = await kubectl.start("get", "configmaps", "--watch", "--output", "name")
     try:
         async with asyncio.timeout(WAIT):
@@ -117,3 +115,14 @@ async def test_official_python_client(api: FakeAPIServer, tmp_path: Path) -> Non
         "configmaps": ["py"],
         "events": [("ADDED", "py")],
     }
+
+
+@needs_kubectl
+async def test_kubectl_imperative_commands_send_protobuf_we_can_read(kubectl: Kubectl) -> None:
+    assert await kubectl("create", "namespace", "team") == "namespace/team created\n"
+    created = await kubectl(
+        "create", "configmap", "lit", "-n", "team", "--from-literal=a=b", "-o", "json"
+    )
+    assert json.loads(created)["data"] == {"a": "b"}
+    assert "admin" in await kubectl("auth", "whoami")
+    assert await kubectl("delete", "namespace", "team") == 'namespace "team" deleted\n'

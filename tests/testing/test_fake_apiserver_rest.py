@@ -96,14 +96,18 @@ async def test_create_in_missing_namespace_is_404(
         assert (await _json(response))["message"] == 'namespaces "nope" not found'
 
 
-async def test_undecodable_body_is_400(session: aiohttp.ClientSession, auth: dict[str, str]) -> None:
+async def test_undecodable_body_is_400(
+    session: aiohttp.ClientSession, auth: dict[str, str]
+) -> None:
     headers = {**auth, "Content-Type": "application/json"}
     async with session.post(CM_PATH, data=b"{not json", headers=headers) as response:
         assert response.status == 400
         assert (await _json(response))["reason"] == "BadRequest"
 
 
-async def test_unsupported_verb_is_405(session: aiohttp.ClientSession, auth: dict[str, str]) -> None:
+async def test_unsupported_verb_is_405(
+    session: aiohttp.ClientSession, auth: dict[str, str]
+) -> None:
     async with session.post(f"{CM_PATH}/a", json=configmap("a"), headers=auth) as response:
         assert response.status == 405
         assert (await _json(response))["reason"] == "MethodNotAllowed"

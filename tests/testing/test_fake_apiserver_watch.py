@@ -39,9 +39,7 @@ async def test_watch_streams_each_change_as_it_happens(
         assert added["type"] == "ADDED"
         assert added["object"]["kind"] == "ConfigMap"
         assert added["object"]["apiVersion"] == "v1"
-        api.store.update(
-            "configmaps", {**configmap("a"), "data": {"k": "2"}}, namespace="default"
-        )
+        api.store.update("configmaps", {**configmap("a"), "data": {"k": "2"}}, namespace="default")
         modified = await next_event(response)
         assert modified["type"] == "MODIFIED"
         assert modified["object"]["data"] == {"k": "2"}
@@ -111,7 +109,11 @@ async def test_watch_sends_bookmarks_when_allowed(
         bookmark = await next_event(response)
     assert bookmark == {
         "type": "BOOKMARK",
-        "object": {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"resourceVersion": str(rv)}},
+        "object": {
+            "kind": "ConfigMap",
+            "apiVersion": "v1",
+            "metadata": {"resourceVersion": str(rv)},
+        },
     }
 
 
@@ -119,9 +121,12 @@ async def test_watch_ends_after_timeout_seconds(
     api: FakeAPIServer, session: aiohttp.ClientSession, auth: dict[str, str]
 ) -> None:
     rv = api.store.resource_version
-    async with session.get(
-        f"{CM_PATH}?watch=true&timeoutSeconds=0&resourceVersion={rv}", headers=auth
-    ) as response, asyncio.timeout(WAIT):
+    async with (
+        session.get(
+            f"{CM_PATH}?watch=true&timeoutSeconds=0&resourceVersion={rv}", headers=auth
+        ) as response,
+        asyncio.timeout(WAIT),
+    ):
         assert await response.read() == b""
 
 

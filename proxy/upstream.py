@@ -178,8 +178,11 @@ class Upstream:
         try:
             yield response
         finally:
-            # Unread body: the connection cannot be reused, and must not leak.
-            response.close() if not response.content.is_eof() else response.release()
+            if response.content.is_eof():
+                response.release()
+            else:
+                # An unread body: the connection cannot be reused, and must not leak.
+                response.close()
 
     def _inject(self, headers: CIMultiDict[str], credential: Credential) -> None:
         for name, value in self._identity_headers:

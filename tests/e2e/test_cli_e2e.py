@@ -124,7 +124,7 @@ async def test_large_response_streams_with_flat_memory(
     code, _, _ = await run("curl", "-s", "-o", "/dev/null", f"{proxy.url}/version")
     assert code == 0
     before = proxy.peak_rss_kib()
-    size = 512 * 1024 * 1024
+    size = 1024 * 1024 * 1024
     code, out, err = await run(
         "curl",
         "-s",

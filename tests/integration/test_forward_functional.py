@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from pathlib import Path
 
@@ -113,10 +114,51 @@ async def test_request_body_streams_without_content_length(
         assert response.status == 201, await response.text()
 
 
-async def test_head_and_options_pass(proxy: RunningProxy, client: aiohttp.ClientSession) -> None:
-    async with client.head(f"{proxy.url}/version") as response:
-        assert response.status in (200, 405)
+async def test_head_answer_relayed_without_a_body(
+    apiserver: FakeAPIServer, proxy: RunningProxy, client: aiohttp.ClientSession
+) -> None:
+    async with client.head(f"{proxy.url}/api/v1/namespaces/default") as response:
+        # The fake API server has no HEAD route: its 405 comes with a length, and no body.
+        assert response.status == 405
+        assert int(response.headers["Content-Length"]) > 0
         assert await response.read() == b""
+    assert apiserver.requests[-1].method == "HEAD"
+
+
+async def test_compressed_response_passes_compressed(
+    apiserver: FakeAPIServer, proxy: RunningProxy
+) -> None:
+    for index in range(40):
+        apiserver.store.create(
+            "configmaps",
+            {"metadata": {"name": f"bulk-{index}"}, "data": {"k": "x" * 8192}},
+            namespace="default",
+        )
+    async with (
+        aiohttp.ClientSession(auto_decompress=False) as raw,
+        raw.get(
+            f"{proxy.url}/api/v1/namespaces/default/configmaps",
+            headers={"Accept-Encoding": "gzip"},
+        ) as response,
+    ):
+        assert response.status == 200
+        assert response.headers["Content-Encoding"] == "gzip"
+        body = await response.read()
+    listed = json.loads(gzip.decompress(body))
+    assert len(listed["items"]) == 40
+
+
+async def test_log_follow_lines_arrive_as_written(
+    apiserver: FakeAPIServer, proxy: RunningProxy, client: aiohttp.ClientSession
+) -> None:
+    apiserver.store.create("pods", {"metadata": {"name": "chatty"}}, namespace="default")
+    url = f"{proxy.url}/api/v1/namespaces/default/pods/chatty/log?follow=true"
+    async with client.get(url) as response:
+        assert response.status == 200
+        lines = [await asyncio.wait_for(response.content.readline(), 5) for _ in range(3)]
+        assert all(line.endswith(b"\n") for line in lines)
+        assert len(set(lines)) == 3
+        assert not response.content.at_eof()
 
 
 async def test_watch_events_arrive_one_at_a_time(

@@ -10,48 +10,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 from aiohttp import web
 from yarl import URL
 
-from proxy.config import KubeconfigSource, ServeConfig
-from proxy.credentials import build_credential_source
-from proxy.credentials.impersonation import impersonation_headers
+from proxy.config import ServeConfig
 from proxy.errors import ProxyError
 from proxy.filters import Handler, RequestFilter, with_filter
 from proxy.forward import ForwardHandler
-from proxy.kubeconfig import ResolvedContext, load_kubeconfig, resolve_context
 from proxy.status import status_response
-from proxy.tls import UpstreamTLS
 from proxy.upstream import Upstream
 
 log = logging.getLogger(__name__)
 
 UPSTREAM = web.AppKey("upstream", Upstream)
-
-
-@dataclass(frozen=True)
-class Target:
-    """The cluster the proxy serves, with the context it was chosen from."""
-
-    context: ResolvedContext
-    upstream: Upstream
-
-
-def build_target(source: KubeconfigSource, serve: ServeConfig) -> Target:
-    """Read the kubeconfig and prepare the upstream; every problem surfaces here, at start-up."""
-    context = resolve_context(load_kubeconfig(source), source)
-    upstream = Upstream(
-        cluster=context.cluster,
-        credentials=build_credential_source(context.user),
-        tls=UpstreamTLS(context.cluster),
-        identity_headers=impersonation_headers(context.user),
-        append_server_path=serve.append_server_path,
-        connect_timeout=serve.connect_timeout,
-        keepalive=serve.keepalive,
-    )
-    return Target(context=context, upstream=upstream)
 
 
 def build_app(serve: ServeConfig, upstream: Upstream) -> web.Application:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from proxy import __version__
-from proxy.app import Target, build_app, build_target
+from proxy.app import build_app
 from proxy.config import (
     DEFAULT_ADDRESS,
     DEFAULT_API_PREFIX,
@@ -25,6 +25,7 @@ from proxy.config import (
     DEFAULT_PATH_REJECT_RE,
     DEFAULT_PORT,
     DEFAULT_WWW_PREFIX,
+    CredentialConfig,
     FilterConfig,
     KubeconfigSource,
     ListenConfig,
@@ -33,8 +34,10 @@ from proxy.config import (
     split_patterns,
 )
 from proxy.errors import ConfigError
+from proxy.kubeconfig.in_cluster import SERVICE_ACCOUNT_DIR
 from proxy.redact import RedactingFilter
 from proxy.server import ProxyServer, install_shutdown_signals
+from proxy.target import Target, build_target
 
 log = logging.getLogger("proxy")
 
@@ -187,6 +190,28 @@ def build_parser() -> argparse.ArgumentParser:
     kube.add_argument("--cluster", default=None, help="kubeconfig cluster to use")
     kube.add_argument("--user", default=None, help="kubeconfig user to use")
 
+    kube.add_argument("--in-cluster", action="store_true",
+                      help="use the pod's service account even if a kubeconfig exists "
+                      "(without a kubeconfig it is used whenever KUBERNETES_SERVICE_HOST is set)")
+    kube.add_argument("--service-account-dir", type=Path, default=SERVICE_ACCOUNT_DIR,
+                      metavar="DIR", help="where the service account's token, ca.crt and "
+                      "namespace are (default %(default)s)")
+
+    creds = parser.add_argument_group("credentials")
+    creds.add_argument("--as", dest="as_user", default=None, metavar="USER",
+                       help="impersonate this user upstream (overrides the kubeconfig's `as`)")
+    creds.add_argument("--as-group", dest="as_groups", action="append", default=[],
+                       metavar="GROUP", help="impersonate this group; repeatable")
+    creds.add_argument("--as-uid", default=None, metavar="UID", help="impersonate this UID")
+    creds.add_argument("--token-request", default=None, metavar="NAMESPACE/SERVICEACCOUNT",
+                       help="act with a short-lived token for this service account, obtained "
+                       "with the kubeconfig's identity (TokenRequest): least privilege")
+    creds.add_argument("--token-audience", dest="token_audiences", action="append", default=[],
+                       metavar="AUDIENCE", help="audience of the requested token; repeatable")
+    creds.add_argument("--token-expiration", type=parse_duration, default=3600.0,
+                       metavar="DURATION", help="lifetime to ask for (default 1h; renewed at "
+                       "80%% of the lifetime the API server grants)")
+
     ops = parser.add_argument_group("operations")
     ops.add_argument(
         "-v",
@@ -234,6 +259,18 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str]) -> Proxy
             context=args.context,
             cluster=args.cluster,
             user=args.user,
+            in_cluster=args.in_cluster,
+            service_host=environ.get("KUBERNETES_SERVICE_HOST"),
+            service_port=environ.get("KUBERNETES_SERVICE_PORT"),
+            service_account_dir=args.service_account_dir,
+        ),
+        credentials=CredentialConfig(
+            impersonate_user=args.as_user,
+            impersonate_groups=tuple(args.as_groups),
+            impersonate_uid=args.as_uid,
+            token_request=args.token_request,
+            token_audiences=tuple(args.token_audiences),
+            token_expiration_seconds=int(args.token_expiration),
         ),
     )
 
@@ -275,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbosity)
     try:
         config = config_from_args(args, dict(os.environ))
-        target = build_target(config.kubeconfig, config.serve)
+        target = build_target(config.kubeconfig, config.serve, config.credentials)
         asyncio.run(serve(config, target))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

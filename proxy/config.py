@@ -35,7 +35,8 @@ class ListenConfig:
 
 @dataclass(frozen=True)
 class KubeconfigSource:
-    """Where credentials come from: an explicit file, or $KUBECONFIG's list, then ~/.kube/config."""
+    """Where credentials come from: an explicit file, or $KUBECONFIG's list, then ~/.kube/config,
+    then (in a pod) the service account."""
 
     explicit_path: Path | None = None
     env_paths: tuple[Path, ...] = ()
@@ -43,6 +44,24 @@ class KubeconfigSource:
     context: str | None = None
     cluster: str | None = None
     user: str | None = None
+    # In a pod: $KUBERNETES_SERVICE_HOST/PORT and the service-account folder.
+    in_cluster: bool = False
+    service_host: str | None = None
+    service_port: str | None = None
+    service_account_dir: Path = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+@dataclass(frozen=True)
+class CredentialConfig:
+    """Who the proxy acts as upstream, beyond what the kubeconfig says."""
+
+    impersonate_user: str | None = None
+    impersonate_uid: str | None = None
+    impersonate_groups: tuple[str, ...] = ()
+    # NAMESPACE/SERVICEACCOUNT: act with a TokenRequest token for it instead.
+    token_request: str | None = None
+    token_audiences: tuple[str, ...] = ()
+    token_expiration_seconds: int = 3600
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,7 @@ class ProxyConfig:
     listen: ListenConfig = field(default_factory=ListenConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     kubeconfig: KubeconfigSource = field(default_factory=KubeconfigSource)
+    credentials: CredentialConfig = field(default_factory=CredentialConfig)
 
 
 def split_patterns(value: str) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
     ProxyError                      anything the proxy itself reports
     ├── ConfigError                 bad flags or settings; refused at start-up
     │   └── KubeconfigError         a kubeconfig problem, naming the file and the field
+    │       └── NoKubeconfigError   none found (in a pod: use the service account)
     ├── CredentialError             a credential could not be obtained (502)
     └── UpstreamError               the API server could not be reached
         ├── UpstreamTLSError        the TLS handshake failed (502)
@@ -39,6 +40,10 @@ class KubeconfigError(ConfigError):
         self.detail = message
         where = ": ".join(part for part in (file, field) if part)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class NoKubeconfigError(KubeconfigError):
+    """No kubeconfig anywhere: in a pod, the service account may serve instead."""
 
 
 class CredentialError(ProxyError):

@@ -44,3 +44,14 @@ class RedactingFilter(logging.Filter):
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True
+
+
+# Long runs of token alphabet: opaque tokens, keys, base64 blobs.
+_OPAQUE = re.compile(r"[A-Za-z0-9_.+=-]{24,}")
+
+
+def summarise_output(text: str, *, lines: int = 3, width: int = 200) -> str:
+    """The last few lines of a helper's stderr, masked, for an error message."""
+    kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    masked = [_OPAQUE.sub("<redacted>", redact(line))[:width] for line in kept]
+    return " | ".join(masked)

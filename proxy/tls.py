@@ -13,9 +13,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from proxy.credentials.base import ClientCertificate
+from proxy.credentials.base import ClientCertificate, Clock, monotonic
 from proxy.credentials.client_cert import read_material
 from proxy.errors import KubeconfigError
+from proxy.files import WatchedFile
 from proxy.kubeconfig.model import ClusterConfig
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,20 @@ class UpstreamTLS:
     (and so a fresh connection pool) without rebuilding anything else.
     """
 
-    def __init__(self, cluster: ClusterConfig):
+    def __init__(self, cluster: ClusterConfig, *, clock: Clock = monotonic):
         self.server_hostname = cluster.tls_server_name
         self.insecure = cluster.insecure_skip_tls_verify
+        self._cluster = cluster
         self._ca_pem = _load_ca(cluster)
+        # A CA file is watched: a rotated cluster CA is picked up without a restart.
+        self._ca_file = (
+            WatchedFile(cluster.certificate_authority, clock=clock)
+            if cluster.certificate_authority is not None
+            and cluster.certificate_authority_data is None
+            else None
+        )
+        if self._ca_file is not None:
+            self._ca_file.read()
         self._contexts: dict[str | None, ssl.SSLContext] = {}
         if self.insecure:
             log.warning(
@@ -43,12 +54,26 @@ class UpstreamTLS:
             )
 
     def context_for(self, certificate: ClientCertificate | None) -> ssl.SSLContext:
+        if self._ca_file is not None:
+            self._reload_ca()
         key = certificate.fingerprint if certificate else None
         context = self._contexts.get(key)
         if context is None:
             context = self._build(certificate)
             self._contexts[key] = context
         return context
+
+    def _reload_ca(self) -> None:
+        assert self._ca_file is not None
+        try:
+            if self._ca_file.changed() is None:
+                return
+            self._ca_pem = _load_ca(self._cluster)
+        except (OSError, KubeconfigError) as exc:
+            log.warning("reloading the cluster CA: %s; keeping the one loaded", exc)
+            return
+        log.info("cluster CA reloaded from %s", self._cluster.certificate_authority)
+        self._contexts.clear()
 
     def _build(self, certificate: ClientCertificate | None) -> ssl.SSLContext:
         if self._ca_pem is not None:

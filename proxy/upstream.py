@@ -6,10 +6,13 @@ their upstream request here, so the credential and TLS are handled once.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -57,6 +60,25 @@ def upstream_base_url(cluster: ClusterConfig, *, append_server_path: bool) -> st
     if append_server_path:
         base += url.raw_path.rstrip("/")
     return base
+
+
+@dataclass(frozen=True)
+class DirectRequest:
+    """What a caller that speaks HTTP/1.1 itself (upgrades) needs: where, how, and as whom.
+
+    `headers` already carry the credential; `ssl` is None for plain http. Never log it.
+    """
+
+    host: str
+    port: int
+    authority: str  # for the Host header
+    target: str  # the request target: server path prefix + raw path
+    headers: CIMultiDict[str]
+    ssl: ssl.SSLContext | None
+    server_hostname: str | None
+    connect_timeout: float
+    keepalive: float
+    credential: Credential
 
 
 class Upstream:
@@ -131,9 +153,57 @@ class Upstream:
         headers: CIMultiDict[str],
         body: Any = None,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        assert self._session is not None, "Upstream.start() was not awaited"
         credential = await self.credentials.credential()
-        self._inject(headers, credential)
+        response = await self._send(method, raw_path, headers=headers, body=body,
+                                    credential=credential)
+        if response.status == 401:
+            self.credentials.invalidate(credential)
+            # Without a body there is nothing to replay: retry once with a fresh credential.
+            if body is None:
+                fresh = await self.credentials.credential()
+                if fresh != credential:
+                    response.close()
+                    response = await self._send(method, raw_path, headers=headers, body=None,
+                                                credential=fresh)
+        try:
+            yield response
+        finally:
+            if response.content.is_eof():
+                response.release()
+            else:
+                # An unread body: the connection cannot be reused, and must not leak.
+                response.close()
+
+    async def request_json(
+        self, method: str, raw_path: str, body: Any, credentials: CredentialSource
+    ) -> tuple[int, Any]:
+        """A small JSON call of the proxy's own (TokenRequest, reviews) with a given source."""
+        headers: CIMultiDict[str] = CIMultiDict(
+            {hdrs.CONTENT_TYPE: "application/json", hdrs.ACCEPT: "application/json"}
+        )
+        credential = await credentials.credential()
+        response = await self._send(method, raw_path, headers=headers,
+                                    body=json.dumps(body).encode(), credential=credential)
+        async with response:
+            if response.status == 401:
+                credentials.invalidate(credential)
+            try:
+                return response.status, await response.json(content_type=None)
+            except ValueError:
+                return response.status, None
+
+    async def _send(
+        self,
+        method: str,
+        raw_path: str,
+        *,
+        headers: CIMultiDict[str],
+        body: Any,
+        credential: Credential,
+    ) -> aiohttp.ClientResponse:
+        assert self._session is not None, "Upstream.start() was not awaited"
+        outbound = headers.copy()
+        self._inject(outbound, credential)
         url = self.url_for(raw_path)
         ssl_context: Any = True
         server_hostname = None
@@ -141,10 +211,10 @@ class Upstream:
             ssl_context = self._tls.context_for(credential.client_certificate)
             server_hostname = self._tls.server_hostname
         try:
-            response = await self._session.request(
+            return await self._session.request(
                 method,
                 url,
-                headers=headers,
+                headers=outbound,
                 data=body,
                 allow_redirects=False,  # never follow a redirect with credentials
                 ssl=ssl_context,
@@ -173,22 +243,40 @@ class Upstream:
             raise UpstreamError(
                 f"the API server {url.host}:{url.port} failed the request: {type(exc).__name__}"
             ) from None
-        if response.status == 401:
-            self.credentials.invalidate(credential)
-        try:
-            yield response
-        finally:
-            if response.content.is_eof():
-                response.release()
-            else:
-                # An unread body: the connection cannot be reused, and must not leak.
-                response.close()
 
     def _inject(self, headers: CIMultiDict[str], credential: Credential) -> None:
         for name, value in self._identity_headers:
             headers.add(name, value)
         if credential.authorization is not None:
             headers[hdrs.AUTHORIZATION] = credential.authorization
+
+    async def prepare_direct(self, raw_path: str, *, headers: CIMultiDict[str]) -> DirectRequest:
+        """The credential injected into a copy of `headers`, plus how to connect: for upgrades,
+        which take over the connection and so cannot use the pooled session.
+
+        Contract as `open`: `headers` are sanitised; the credential is added last. A 401
+        answer should be reported with `self.credentials.invalidate(request.credential)`.
+        """
+        credential = await self.credentials.credential()
+        outbound = headers.copy()
+        self._inject(outbound, credential)
+        url = self.url_for(raw_path)
+        assert url.host is not None and url.port is not None
+        context = None
+        if self._tls is not None:
+            context = self._tls.context_for(credential.client_certificate)
+        return DirectRequest(
+            host=url.host,
+            port=url.port,
+            authority=url.raw_authority,
+            target=url.raw_path_qs,
+            headers=outbound,
+            ssl=context,
+            server_hostname=(self._tls.server_hostname or url.host) if self._tls else None,
+            connect_timeout=self._connect_timeout,
+            keepalive=self._keepalive,
+            credential=credential,
+        )
 
     def _make_socket(self, addr_info: Any) -> socket.socket:
         family, type_, proto, _, _ = addr_info

@@ -1,50 +1,51 @@
-"""Choose the credential source for a kubeconfig user, once, at start-up."""
+"""Choose the credential source for the selected context, once, at start-up."""
 
 from __future__ import annotations
 
 import base64
 import logging
 
-from proxy.credentials.base import Clock, Credential, CredentialSource, monotonic
+from proxy.credentials.base import Clock, CredentialSource, monotonic
+from proxy.credentials.certificates import CertificateFiles, CertificateProvider, FixedCertificate
 from proxy.credentials.client_cert import load_client_certificate
+from proxy.credentials.exec_plugin import ExecPlugin, parse_exec_config
+from proxy.credentials.oidc import OIDCRefresher, parse_oidc_config
+from proxy.credentials.refreshing import RefreshingSource, wall_clock
 from proxy.credentials.static import StaticSource
 from proxy.credentials.token_file import TokenFileSource
 from proxy.errors import CredentialError, KubeconfigError
-from proxy.kubeconfig.model import UserConfig
+from proxy.files import WatchedFile
+from proxy.kubeconfig.model import ResolvedContext, UserConfig
 
 log = logging.getLogger(__name__)
 
 
-def build_credential_source(user: UserConfig, *, clock: Clock = monotonic) -> CredentialSource:
+def build_credential_source(
+    context: ResolvedContext, *, clock: Clock = monotonic, wall: Clock = wall_clock
+) -> CredentialSource:
     """The source for this user's credential; problems surface now, naming file and field.
 
-    Precedence follows client-go: a token wins over a tokenFile; a client
+    Precedence follows client-go: an exec plugin or auth-provider, else a token
+    (which wins over a tokenFile), else username/password; a client
     certificate is presented alongside whichever header applies.
     """
+    user = context.user
     if user.exec is not None:
-        raise KubeconfigError(
-            "exec credential plugins are not supported by this version of kube-auth-proxy",
-            file=user.file,
-            field=user.field_name("exec"),
-        )
+        plugin = ExecPlugin(parse_exec_config(user), cluster=context.cluster, clock=wall)
+        return RefreshingSource(kind="exec", fetch=plugin.run, clock=wall)
     if user.auth_provider is not None:
-        name = user.auth_provider.get("name", "?")
-        raise KubeconfigError(
-            f'auth-provider "{name}" is not supported by this version of kube-auth-proxy',
-            file=user.file,
-            field=user.field_name("auth-provider"),
-        )
-    certificate = load_client_certificate(user)
+        refresher = OIDCRefresher(parse_oidc_config(user), user=user)
+        return RefreshingSource(kind="oidc", fetch=refresher.refresh, clock=wall,
+                                initial=refresher.initial())
+    certificate = certificate_provider(user, clock=clock)
     if user.token:
-        return StaticSource(
-            Credential(authorization=f"Bearer {user.token}", client_certificate=certificate),
-            kind="token",
-        )
+        return StaticSource(kind="token", authorization=f"Bearer {user.token}",
+                            certificate=certificate)
     if user.token_file:
         source = TokenFileSource(
             user.token_file,
             field=f"{user.file}: {user.field_name('tokenFile')}",
-            client_certificate=certificate,
+            certificate=certificate,
             clock=clock,
         )
         try:
@@ -54,16 +55,28 @@ def build_credential_source(user: UserConfig, *, clock: Clock = monotonic) -> Cr
         return source
     if user.username or user.password:
         pair = f"{user.username or ''}:{user.password or ''}".encode()
-        return StaticSource(
-            Credential(
-                authorization="Basic " + base64.b64encode(pair).decode(),
-                client_certificate=certificate,
-            ),
-            kind="basic",
-        )
+        return StaticSource(kind="basic", authorization="Basic " + base64.b64encode(pair).decode(),
+                            certificate=certificate)
     if certificate is not None:
-        return StaticSource(Credential(client_certificate=certificate), kind="client-certificate")
+        return StaticSource(kind="client-certificate", certificate=certificate)
     log.warning(
         "user %r has no credential: requests reach the API server anonymously", user.name or "-"
     )
-    return StaticSource(Credential(), kind="anonymous")
+    return StaticSource(kind="anonymous")
+
+
+def certificate_provider(user: UserConfig, *, clock: Clock) -> CertificateProvider | None:
+    """The user's client certificate; files are watched and reloaded when they change."""
+    certificate = load_client_certificate(user)
+    if certificate is None:
+        return None
+    if user.client_certificate is None or user.client_key is None:
+        return FixedCertificate(certificate)
+    cert_file = WatchedFile(user.client_certificate, clock=clock)
+    key_file = WatchedFile(user.client_key, clock=clock)
+    cert_file.read()
+    key_file.read()
+    return CertificateFiles(
+        certificate, cert_file=cert_file, key_file=key_file, file=user.file,
+        cert_field=user.field_name("client-certificate"), key_field=user.field_name("client-key"),
+    )

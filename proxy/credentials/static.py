@@ -3,20 +3,42 @@
 from __future__ import annotations
 
 from proxy.credentials.base import Credential
+from proxy.credentials.certificates import CertificateProvider
 
 
 class StaticSource:
-    """The same credential for every request; a 401 cannot be fixed by asking again."""
+    """The same header for every request, with the client certificate as it is now.
 
-    def __init__(self, credential: Credential, *, kind: str):
-        self._credential = credential
+    A 401 cannot be fixed by asking again, so `invalidate` does nothing; a
+    certificate reloaded from disk yields a new `Credential` (and TLS context).
+    """
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        authorization: str | None = None,
+        certificate: CertificateProvider | None = None,
+    ):
         self._kind = kind
+        self._authorization = authorization
+        self._certificate = certificate
+        self._credential = Credential(
+            authorization=authorization,
+            client_certificate=certificate.current() if certificate else None,
+        )
 
     @property
     def kind(self) -> str:
         return self._kind
 
     async def credential(self) -> Credential:
+        if self._certificate is not None:
+            current = self._certificate.current()
+            if current is not self._credential.client_certificate:
+                self._credential = Credential(
+                    authorization=self._authorization, client_certificate=current
+                )
         return self._credential
 
     def invalidate(self, credential: Credential) -> None:

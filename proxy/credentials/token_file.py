@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from proxy.credentials.base import ClientCertificate, Clock, Credential, monotonic
+from proxy.credentials.base import Clock, Credential, monotonic
+from proxy.credentials.certificates import CertificateProvider
 from proxy.errors import CredentialError
 
 log = logging.getLogger(__name__)
@@ -26,13 +27,13 @@ class TokenFileSource:
         path: Path,
         *,
         field: str,
-        client_certificate: ClientCertificate | None = None,
+        certificate: CertificateProvider | None = None,
         clock: Clock = monotonic,
         reread_after: float = REREAD_AFTER_SECONDS,
     ):
         self._path = path
         self._field = field
-        self._certificate = client_certificate
+        self._certificate = certificate
         self._clock = clock
         self._reread_after = reread_after
         self._cached: Credential | None = None
@@ -54,7 +55,8 @@ class TokenFileSource:
         if not token:
             raise CredentialError(f"{self._field}: {self._path} is empty")
         self._cached = Credential(
-            authorization=f"Bearer {token}", client_certificate=self._certificate
+            authorization=f"Bearer {token}",
+            client_certificate=self._certificate.current() if self._certificate else None,
         )
         self._read_at = self._clock()
         return self._cached
@@ -62,7 +64,11 @@ class TokenFileSource:
     async def credential(self) -> Credential:
         cached = self._cached
         if cached is not None and self._clock() - self._read_at < self._reread_after:
-            return cached
+            if self._certificate is None or (
+                self._certificate.current() is cached.client_certificate
+            ):
+                return cached
+            return self.load()
         try:
             return self.load()
         except CredentialError as exc:

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from proxy.config import KubeconfigSource
-from proxy.errors import KubeconfigError
+from proxy.errors import KubeconfigError, NoKubeconfigError
 from proxy.kubeconfig.model import (
     ClusterConfig,
     ContextConfig,
@@ -63,8 +63,9 @@ def kubeconfig_files(source: KubeconfigSource) -> list[Path]:
         return files
     if source.home_path is not None and source.home_path.exists():
         return [source.home_path]
-    raise KubeconfigError(
+    raise NoKubeconfigError(
         "no kubeconfig found: pass --kubeconfig, set $KUBECONFIG, or create ~/.kube/config"
+        " (in a pod, the service account is used when KUBERNETES_SERVICE_HOST is set)"
     )
 
 

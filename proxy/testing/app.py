@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from proxy.testing import discovery, openapi, reviews, status
+from proxy.testing import discovery, openapi, reviews, status, tokens
 from proxy.testing.recording import RecordedRequest
 from proxy.testing.resources import handle_resource
 from proxy.testing.responses import error_response
@@ -43,6 +43,9 @@ def build_app(state: ServerState) -> web.Application:
         app.router.add_get(health, discovery.handle_health)
     app.router.add_get("/api", discovery.handle_api)
     app.router.add_get("/api/v1", discovery.handle_api_v1)
+    app.router.add_post(
+        "/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token", tokens.handle_token_request
+    )
     app.router.add_route("*", "/api/v1/{tail:.+}", handle_resource)
     app.router.add_get("/apis", discovery.handle_apis)
     app.router.add_get("/apis/{group}", discovery.handle_group)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import hdrs, web
 
+from proxy.testing.issued_tokens import TokenIssuer
 from proxy.testing.pki import identity_from_peercert
 
 
@@ -29,11 +30,15 @@ class Authenticator:
 
     tokens: Mapping[str, str] = field(default_factory=dict)
     basic_users: Mapping[str, str] = field(default_factory=dict)
+    issuer: TokenIssuer = field(default_factory=TokenIssuer)
 
     def user_for_token(self, token: str) -> User | None:
         for known, name in self.tokens.items():
             if hmac.compare_digest(known.encode(), token.encode()):
                 return User(name, ("system:authenticated",))
+        issued = self.issuer.lookup(token)
+        if issued is not None:
+            return User(issued.user, (*issued.groups, "system:authenticated"))
         return None
 
     def authenticate(self, request: web.Request) -> User | None:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from proxy.testing.app import build_app
 from proxy.testing.auth import Authenticator
+from proxy.testing.issued_tokens import TokenIssuer
 from proxy.testing.kubeconfig import write_kubeconfig
 from proxy.testing.pki import DEFAULT_SERVER_HOSTNAMES, build_server_ssl_context, issue_client_cert
 from proxy.testing.recording import RecordedRequest
@@ -41,6 +42,7 @@ class FakeAPIServer:
         watch_timeout: float | None = None,
         history_size: int = 1000,
         bookmark_interval: float = 1.0,
+        max_token_expiration: int | None = None,
     ) -> None:
         self.ca = ca if ca is not None else trustme.CA()
         self.host = host
@@ -51,6 +53,7 @@ class FakeAPIServer:
             authenticator=Authenticator(
                 tokens=dict(DEFAULT_TOKENS if tokens is None else tokens),
                 basic_users=dict(basic_users or {}),
+                issuer=TokenIssuer(max_expiration=max_token_expiration),
             ),
             watch=WatchSettings(timeout=watch_timeout, bookmark_interval=bookmark_interval),
         )
@@ -79,6 +82,22 @@ class FakeAPIServer:
     async def wait_open_streams(self, count: int) -> None:
         """Return once exactly `count` streams are open (wrap in asyncio.timeout)."""
         await self._state.streams.wait_for(count)
+
+    @property
+    def token_issuer(self) -> TokenIssuer:
+        """Service-account tokens issued by TokenRequest (and who asked for them)."""
+        return self._state.authenticator.issuer
+
+    def add_token(self, token: str, user: str) -> None:
+        """Accept another bearer token from now on (an OIDC issuer's id-tokens, say)."""
+        tokens = self._state.authenticator.tokens
+        assert isinstance(tokens, dict)
+        tokens[token] = user
+
+    def remove_token(self, token: str) -> None:
+        tokens = self._state.authenticator.tokens
+        assert isinstance(tokens, dict)
+        tokens.pop(token, None)
 
     def issue_client_cert(self, user: str, *, groups: Sequence[str] = ()) -> trustme.LeafCert:
         return issue_client_cert(self.ca, user, groups=groups)

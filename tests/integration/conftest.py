@@ -11,9 +11,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from proxy.app import build_app, build_target
+from proxy.app import build_app
 from proxy.config import KubeconfigSource, ListenConfig, ServeConfig
 from proxy.server import ProxyServer
+from proxy.target import build_target
 from tests.conftest import ADMIN_TOKEN, eventually
 
 __all__ = ["ADMIN_TOKEN", "RunningProxy", "StartProxy", "eventually", "raw_request"]

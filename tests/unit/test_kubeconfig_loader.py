@@ -12,10 +12,10 @@ import pytest
 import trustme
 import yaml
 
-from proxy.app import build_target
 from proxy.config import KubeconfigSource, ServeConfig
 from proxy.errors import KubeconfigError
 from proxy.kubeconfig import load_kubeconfig, resolve_context
+from proxy.target import build_target
 
 SECRET = "s3cr3t-token-value-never-shown"
 
@@ -377,13 +377,6 @@ def test_expired_client_certificate_is_a_warning_with_its_date(
     assert "users[name=u].user.client-certificate-data" in caplog.text
 
 
-def test_exec_plugins_are_refused_clearly_for_now(tmp_path: Path) -> None:
-    path = write(
-        tmp_path / "k",
-        simple(exec={"apiVersion": "client.authentication.k8s.io/v1", "command": "x"}),
-    )
-    error = error_of(target, path)
-    assert error.field == "users[name=u].user.exec"
 
 
 def test_server_that_is_not_a_url(tmp_path: Path) -> None:

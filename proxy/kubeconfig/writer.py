@@ -1,0 +1,48 @@
+"""Writing back to a kubeconfig file, as kubectl does after an OIDC refresh: atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from proxy.errors import KubeconfigError
+
+
+def update_auth_provider_config(path: Path, *, user: str, values: Mapping[str, str]) -> None:
+    """Set `users[name=user].user.auth-provider.config.<key>` for each value, keeping the rest.
+
+    The new file is written beside the old one and renamed over it, so a reader
+    (kubectl, another proxy) sees the old file or the new one, never half of one.
+    """
+    try:
+        document: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise KubeconfigError(f"cannot re-read to save refreshed tokens: {exc}",
+                              file=str(path)) from None
+    entry = next(
+        (u for u in (document or {}).get("users") or [] if isinstance(u, dict)
+         and u.get("name") == user),
+        None,
+    )
+    if entry is None:
+        raise KubeconfigError("the user is gone from the file; refreshed tokens not saved",
+                              file=str(path), field=f"users[name={user}]")
+    config = entry.setdefault("user", {}).setdefault("auth-provider", {}).setdefault("config", {})
+    config.update(values)
+    mode = path.stat().st_mode & 0o777
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            yaml.safe_dump(document, handle, sort_keys=False, default_flow_style=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -32,21 +32,22 @@ class WatchStream(asyncio.Protocol):
         self._request = request
         self._delays = delays
         self._tail = b""
-        self.transport: asyncio.Transport | None = None
+        self.transport: asyncio.WriteTransport | None = None
+        # Resolved by the first event, or by the end of the connection (then `closed`).
         self.held: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self._request)
+        # uvloop's TLS transport is no asyncio.Transport subclass; it writes all the same.
+        self.transport = transport  # type: ignore[assignment]
+        self.transport.write(self._request)
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic_ns()
         buffer = self._tail + data
         if not self.held.done():
             if b" 200 " not in buffer and b" 101 " not in buffer:
-                self.held.set_exception(ConnectionError(buffer[:80].decode(errors="replace")))
+                self.close()  # not a stream: an error answer
                 return
             if b'"ADDED"' in buffer:
                 self.held.set_result(None)
@@ -58,9 +59,10 @@ class WatchStream(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if not self.held.done():
-            self.held.set_exception(ConnectionError("closed before the first event"))
+            self.held.set_result(None)
 
     def close(self) -> None:
+        self.closed = True
         if self.transport is not None:
             self.transport.abort()
 
@@ -115,6 +117,8 @@ class StreamSet:
                         )
                         await stream.held
                 except (OSError, TimeoutError, ssl.SSLError):
+                    stream.close()
+                if stream.closed or not stream.held.done():
                     self.failures += 1
                     stream.close()
                     return

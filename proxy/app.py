@@ -1,9 +1,10 @@
 """The application, assembled: read it as the table of contents of a request's path.
 
 Outermost first: errors become `Status` responses; the API prefix is stripped;
-the filter rejects what kubectl proxy would; the forwarder sends the rest to
-the API server. Static files (`--www`) sit beside the API, unfiltered, as in
-kubectl proxy.
+the filter rejects what kubectl proxy would (and WebSockets from pages it does
+not accept); then upgrades are spliced through, WebSocket watches served by the
+proxy, and the forwarder sends the rest to the API server. Static files
+(`--www`) sit beside the API, unfiltered, as in kubectl proxy.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from proxy.errors import ProxyError
 from proxy.filters import Handler, RequestFilter, with_filter
 from proxy.forward import ForwardHandler
 from proxy.status import status_response
+from proxy.upgrade import UpgradeHandler, upgrade_protocol
 from proxy.upstream import Upstream
+from proxy.watch import WatchHandler
+from proxy.watch_resume import is_watch_request
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +40,13 @@ def build_app(serve: ServeConfig, upstream: Upstream) -> web.Application:
         log.warning(
             "Request filter disabled, your proxy is vulnerable to XSRF attacks, please be cautious"
         )
-    handler: Handler = ForwardHandler(upstream).handle
+    watch = WatchHandler(upstream, ping_interval=serve.ws_ping_interval)
+    handler: Handler = by_kind(
+        forward=ForwardHandler(upstream).handle,
+        upgrade=UpgradeHandler(upstream).handle,
+        websocket_watch=watch.websocket,
+        chunked_watch=watch.chunked if serve.watch_resume else None,
+    )
     handler = with_filter(handler, request_filter)
     handler = with_api_prefix(handler, serve.api_prefix)
 
@@ -50,6 +60,28 @@ async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
     await app[UPSTREAM].start()
     yield
     await app[UPSTREAM].close()
+
+
+def by_kind(
+    *,
+    forward: Handler,
+    upgrade: Handler,
+    websocket_watch: Handler,
+    chunked_watch: Handler | None,
+) -> Handler:
+    """Upgrades are spliced, WebSocket watches served by the proxy, the rest forwarded."""
+
+    async def route(request: web.Request) -> web.StreamResponse:
+        protocol = upgrade_protocol(request.headers)
+        watch = is_watch_request(request.method, request.path, request.query)
+        if protocol is not None:
+            is_websocket = protocol.lower() == "websocket"
+            return await (websocket_watch if watch and is_websocket else upgrade)(request)
+        if watch and chunked_watch is not None:
+            return await chunked_watch(request)
+        return await forward(request)
+
+    return route
 
 
 def with_api_prefix(handler: Handler, prefix: str) -> Handler:

@@ -24,6 +24,7 @@ from proxy.config import (
     DEFAULT_PATH_ACCEPT_RE,
     DEFAULT_PATH_REJECT_RE,
     DEFAULT_PORT,
+    DEFAULT_WS_PING_INTERVAL,
     DEFAULT_WWW_PREFIX,
     CredentialConfig,
     FilterConfig,
@@ -212,6 +213,22 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="DURATION", help="lifetime to ask for (default 1h; renewed at "
                        "80%% of the lifetime the API server grants)")
 
+    watch = parser.add_argument_group("watch and upgrades")
+    watch.add_argument(
+        "--ws-ping-interval",
+        type=parse_duration,
+        default=DEFAULT_WS_PING_INTERVAL,
+        metavar="DURATION",
+        help="ping WebSocket watches this often so idle ones survive load balancers "
+        "(default 30s; 0 disables)",
+    )
+    _bool_flag(
+        watch,
+        "--watch-resume",
+        default=False,
+        help="resume chunked watches the API server ends, as WebSocket watches always are",
+    )
+
     ops = parser.add_argument_group("operations")
     ops.add_argument(
         "-v",
@@ -251,6 +268,8 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str]) -> Proxy
             append_server_path=args.append_server_path,
             keepalive=args.keepalive,
             filter=filter_config,
+            ws_ping_interval=args.ws_ping_interval,
+            watch_resume=args.watch_resume,
         ),
         kubeconfig=KubeconfigSource(
             explicit_path=args.kubeconfig,

@@ -14,6 +14,7 @@ DEFAULT_HOST_ACCEPT_RE = r"^localhost$,^127\.0\.0\.1$,^\[::1\]$"
 DEFAULT_PATH_ACCEPT_RE = r"^.*"
 DEFAULT_PATH_REJECT_RE = r"^/api/.*/pods/.*/exec,^/api/.*/pods/.*/attach"
 DEFAULT_METHOD_REJECT_RE = r"^$"
+DEFAULT_WS_PING_INTERVAL = 30.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,10 @@ class ServeConfig:
         )
     )
     connect_timeout: float = 30.0
+    # WebSocket watches: ping this often (seconds; 0: never), so idle watches survive.
+    ws_ping_interval: float = DEFAULT_WS_PING_INTERVAL
+    # Resume chunked watches too, as WebSocket watches always are.
+    watch_resume: bool = False
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,22 @@ class RequestFilter:
             return False
         return all(_matches(path, self.accept_paths) for path in paths)
 
+    def accepts_origin(self, origin: str) -> bool:
+        """A browser page may open a WebSocket only if `--accept-hosts` accepts its host.
+
+        WebSockets are not bound by the same-origin policy: without this, any page
+        the user visits could drive the cluster with the user's credentials.
+        """
+        scheme, sep, rest = origin.partition("://")
+        if not sep or not scheme or not rest:
+            return False  # "null" (sandboxed frames, file:// pages) and garbage
+        authority = rest.partition("/")[0].rpartition("@")[2]
+        return _matches(request_host(authority), self.accept_hosts)
+
+
+def is_websocket(request: web.Request) -> bool:
+    return request.headers.get(hdrs.UPGRADE, "").strip().lower() == "websocket"
+
 
 def with_filter(handler: Handler, request_filter: RequestFilter | None) -> Handler:
     """Wrap the proxy handler in the filter; with the filter disabled, the bare handler."""
@@ -126,6 +142,12 @@ def with_filter(handler: Handler, request_filter: RequestFilter | None) -> Handl
     async def filtered(request: web.Request) -> web.StreamResponse:
         raw_path = request.raw_path.partition("?")[0]
         host = request_host(request.headers.get(hdrs.HOST, ""))
+        origin = request.headers.get(hdrs.ORIGIN) if is_websocket(request) else None
+        if origin is not None and not request_filter.accepts_origin(origin):
+            log.info("filter rejected a WebSocket from origin %r", origin)
+            return status_response(
+                403, f"WebSocket from origin {origin!r} is forbidden by the proxy's request filter"
+            )
         if request_filter.accepts(request.method, raw_path, host):
             return await handler(request)
         log.info("filter rejected %s %s (host %r)", request.method, raw_path, host)

@@ -10,6 +10,7 @@ import signal
 import socket
 import stat
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -26,9 +27,20 @@ SHUTDOWN_TIMEOUT_SECONDS = 2.0
 class ProxyServer:
     """Runs an application on the configured listener; `address` is known once started."""
 
-    def __init__(self, app: web.Application, listen: ListenConfig):
+    def __init__(
+        self,
+        app: web.Application,
+        listen: ListenConfig,
+        *,
+        sock: socket.socket | None = None,
+        reuse_port: bool = False,
+    ):
+        """`sock`: serve on this listening socket (a worker's inherited one) instead;
+        `reuse_port`: bind with SO_REUSEPORT beside the other workers."""
         self._app = app
         self._listen = listen
+        self._sock = sock
+        self._reuse_port = reuse_port
         self._runner: web.AppRunner | None = None
         self.address = ""
         self.port = 0
@@ -47,7 +59,10 @@ class ProxyServer:
         await runner.setup()
         self._runner = runner
         try:
-            if self._listen.unix_socket is not None:
+            if self._sock is not None:
+                await web.SockSite(runner, self._sock).start()
+                self.address = self._listen_address()
+            elif self._listen.unix_socket is not None:
                 self.address = await self._start_unix(runner, self._listen.unix_socket)
             else:
                 self.address = await self._start_tcp(runner)
@@ -62,7 +77,9 @@ class ProxyServer:
             self._runner = None
 
     async def _start_tcp(self, runner: web.AppRunner) -> str:
-        site = web.TCPSite(runner, self._listen.address, self._listen.port)
+        site = web.TCPSite(
+            runner, self._listen.address, self._listen.port, reuse_port=self._reuse_port or None
+        )
         try:
             await site.start()
         except OSError as exc:
@@ -70,12 +87,18 @@ class ProxyServer:
             raise ConfigError(
                 f"cannot listen on {self._listen.address}:{self._listen.port}: {reason}"
             ) from None
-        server = site._server
-        assert isinstance(server, asyncio.base_events.Server)
-        sockname = server.sockets[0].getsockname()
+        # The runner's addresses, not asyncio's Server type: uvloop has its own.
+        sockname = runner.addresses[0]
         self.port = sockname[1]
-        host = sockname[0]
-        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+        return format_address(sockname)
+
+    def _listen_address(self) -> str:
+        assert self._sock is not None
+        if self._sock.family == socket.AF_UNIX:
+            return str(self._listen.unix_socket or self._sock.getsockname())
+        sockname = self._sock.getsockname()
+        self.port = sockname[1]
+        return format_address(sockname)
 
     async def _start_unix(self, runner: web.AppRunner, path: Path) -> str:
         remove_stale_socket(path)
@@ -91,6 +114,12 @@ class ProxyServer:
             os.umask(old_umask)
         os.chmod(path, 0o600)
         return str(path)
+
+
+def format_address(sockname: tuple[Any, ...]) -> str:
+    """`host:port`, IPv6 hosts in brackets, as the banner shows it."""
+    host, port = sockname[0], sockname[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def remove_stale_socket(path: Path) -> None:

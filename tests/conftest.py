@@ -57,3 +57,16 @@ async def eventually(predicate: Callable[[], bool], *, timeout: float = 5.0) -> 
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)
+
+
+class FakeClock:
+    """A clock the test moves by hand: expiry and re-read pacing without sleeping."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -57,7 +57,7 @@ async def spawn_proxy() -> AsyncIterator[SpawnProxy]:
     """Run `python -m proxy ARGS --port 0`; wait for the banner; SIGTERM at teardown."""
     started: list[ProxyProcess] = []
 
-    async def spawn(*args: str) -> ProxyProcess:
+    async def spawn(*args: str, env: dict[str, str] | None = None) -> ProxyProcess:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -67,7 +67,7 @@ async def spawn_proxy() -> AsyncIterator[SpawnProxy]:
             *args,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         assert process.stdout is not None and process.stderr is not None
         line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import aiohttp
 import pytest
 
 from proxy.app import build_app
-from proxy.config import KubeconfigSource, ListenConfig, ServeConfig
+from proxy.config import CredentialConfig, KubeconfigSource, ListenConfig, ServeConfig
 from proxy.server import ProxyServer
 from proxy.target import build_target
 from tests.conftest import ADMIN_TOKEN, eventually
@@ -36,15 +37,23 @@ async def start_proxy() -> AsyncIterator[StartProxy]:
     running: list[ProxyServer] = []
 
     async def start(
-        kubeconfig: Path,
+        kubeconfig: Path | None,
         *,
         listen: ListenConfig | None = None,
         context: str | None = None,
+        source: KubeconfigSource | None = None,
+        credentials: CredentialConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
         **serve: Any,
     ) -> RunningProxy:
         serve_config = ServeConfig(**serve)
         target = build_target(
-            KubeconfigSource(explicit_path=kubeconfig, context=context), serve_config
+            source or KubeconfigSource(explicit_path=kubeconfig, context=context),
+            serve_config,
+            credentials,
+            clock=clock,
+            wall=wall,
         )
         server = ProxyServer(
             build_app(serve_config, target.upstream), listen or ListenConfig(port=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
+import yaml
 
 from proxy.testing import FakeAPIServer
 from tests.integration.conftest import ADMIN_TOKEN, RunningProxy, StartProxy
@@ -95,8 +96,6 @@ async def test_kubeconfig_impersonation_becomes_headers(
     client: aiohttp.ClientSession,
     tmp_path: Path,
 ) -> None:
-    import yaml
-
     path = apiserver.kubeconfig(tmp_path / "k", token=ADMIN_TOKEN)
     document = yaml.safe_load(path.read_text())
     document["users"][0]["user"].update({"as": "jane", "as-groups": ["qa", "ops"]})

@@ -1,0 +1,245 @@
+"""Upgrades passed through: exec, attach, port-forward and `.../proxy` over WebSocket or SPDY.
+
+The request goes upstream over its own HTTP/1.1 connection with the credential
+injected (by `Upstream.prepare_direct`, the same injection as every request);
+after the upstream's `101` the bytes flow both ways unchanged until either side
+closes. An upstream that does not upgrade has its answer relayed as it is; one
+that switches to another protocol than asked is refused (Go's ReverseProxy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+from collections.abc import AsyncIterator, Iterable, Mapping
+
+from aiohttp import hdrs, web
+from multidict import CIMultiDict
+
+from proxy.errors import (
+    UpstreamError,
+    UpstreamTimeoutError,
+    UpstreamTLSError,
+    UpstreamUnreachableError,
+)
+from proxy.headers import connection_tokens, outbound_request_headers, outbound_response_headers
+from proxy.status import status_response
+from proxy.upgrade_wire import ResponseHead, read_body, read_response_head
+from proxy.upstream import DirectRequest, Upstream
+
+log = logging.getLogger(__name__)
+
+# The only protocols that count as upgrades (lower case); any other Upgrade is dropped.
+UPGRADE_PROTOCOLS = frozenset({"websocket", "spdy/3.1"})
+# Browsers carry a bearer token as a WebSocket subprotocol; a client never picks its identity.
+BEARER_SUBPROTOCOL_PREFIX = "base64url.bearer.authorization.k8s.io."
+_COPY_BUFFER = 64 * 1024
+
+
+def upgrade_protocol(headers: Mapping[str, str]) -> str | None:
+    """The protocol a request asks to switch to, if it is one passed through."""
+    if "upgrade" not in connection_tokens(headers.items()):
+        return None
+    value = headers.get(hdrs.UPGRADE, "").strip()
+    return value if value.lower() in UPGRADE_PROTOCOLS else None
+
+
+def upgrade_request_headers(inbound: Iterable[tuple[str, str]], protocol: str) -> CIMultiDict[str]:
+    """Sanitise as any request, then re-add the upgrade itself; drop bearer subprotocols."""
+    headers = outbound_request_headers(inbound, keep_content_length=True)
+    offered = [
+        p.strip()
+        for value in headers.popall(hdrs.SEC_WEBSOCKET_PROTOCOL, [])
+        for p in value.split(",")
+        if p.strip() and not p.strip().startswith(BEARER_SUBPROTOCOL_PREFIX)
+    ]
+    if offered:
+        headers[hdrs.SEC_WEBSOCKET_PROTOCOL] = ", ".join(offered)
+    headers[hdrs.CONNECTION] = "Upgrade"
+    headers[hdrs.UPGRADE] = protocol
+    return headers
+
+
+class UpgradeHandler:
+    """Splices an upgraded connection between the client and the API server.
+
+    Contract: called only when `upgrade_protocol` names a protocol, after the filter.
+    Failures to connect are `UpstreamError`s (a Status); after the 101 nothing is
+    parsed or changed, and either side's end closes the other.
+    """
+
+    def __init__(self, upstream: Upstream) -> None:
+        self._upstream = upstream
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        protocol = upgrade_protocol(request.headers)
+        assert protocol is not None, "routed here without an upgrade"
+        headers = upgrade_request_headers(request.headers.items(), protocol)
+        body = await request.read() if request.body_exists else b""
+        direct = await self._upstream.prepare_direct(request.raw_path, headers=headers)
+        async with _connect(direct) as (reader, writer):
+            writer.write(_request_head(request.method, direct) + body)
+            await writer.drain()
+            head = await read_response_head(reader)
+            if head.status == 401:
+                self._upstream.credentials.invalidate(direct.credential)
+            if head.status != 101:
+                return await _relay_answer(request, head, reader)
+            switched = head.headers.get(hdrs.UPGRADE, "").strip()
+            if switched.lower() != protocol.lower():
+                return status_response(
+                    502, f"the API server switched to {switched!r}, not the {protocol!r} asked for"
+                )
+            return await _splice(request, head, reader, writer)
+
+
+def _request_head(method: str, direct: DirectRequest) -> bytes:
+    lines = [f"{method} {direct.target} HTTP/1.1", f"Host: {direct.authority}"]
+    lines += [f"{name}: {value}" for name, value in direct.headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+@contextlib.asynccontextmanager
+async def _connect(
+    direct: DirectRequest,
+) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    where = f"{direct.host}:{direct.port}"
+    try:
+        async with asyncio.timeout(direct.connect_timeout):
+            reader, writer = await asyncio.open_connection(
+                direct.host,
+                direct.port,
+                ssl=direct.ssl,
+                server_hostname=direct.server_hostname,
+                limit=_COPY_BUFFER,
+            )
+    except ssl.SSLCertVerificationError as exc:
+        reason = exc.verify_message or str(exc)
+        raise UpstreamTLSError(
+            f"TLS handshake with the API server {where} failed: certificate verify failed: {reason}"
+        ) from None
+    except ssl.SSLError as exc:
+        raise UpstreamTLSError(
+            f"TLS handshake with the API server {where} failed: {exc.reason or exc}"
+        ) from None
+    except TimeoutError:
+        raise UpstreamTimeoutError(
+            f"no connection to the API server {where} within {direct.connect_timeout:g}s"
+        ) from None
+    except OSError as exc:
+        reason = (exc.strerror or str(exc) or type(exc).__name__).lower()
+        raise UpstreamUnreachableError(f"cannot reach the API server {where}: {reason}") from None
+    _set_keepalive(writer, direct.keepalive)
+    try:
+        yield reader, writer
+    except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+        raise UpstreamError(
+            f"the API server {where} broke off the upgrade: {type(exc).__name__}"
+        ) from None
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
+
+
+def _set_keepalive(writer: asyncio.StreamWriter, period: float) -> None:
+    sock = writer.get_extra_info("socket")
+    if period <= 0 or sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if hasattr(socket, "TCP_KEEPIDLE"):
+        seconds = max(1, int(period))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, seconds)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, seconds)
+
+
+async def _relay_answer(
+    request: web.Request, head: ResponseHead, reader: asyncio.StreamReader
+) -> web.StreamResponse:
+    """The upstream did not upgrade: its answer, as any forwarded answer."""
+    headers = outbound_response_headers(head.headers.items())
+    response = web.StreamResponse(status=head.status, reason=head.reason, headers=headers)
+    await response.prepare(request)
+    async for piece in read_body(head, reader, method=request.method):
+        await response.write(piece)
+    await response.write_eof()
+    return response
+
+
+async def _splice(
+    request: web.Request,
+    head: ResponseHead,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+) -> web.StreamResponse:
+    """After the 101: copy both ways, unchanged, until one side ends (then end the other)."""
+    client = ClientBytes(request)
+    response = web.StreamResponse(status=101, reason=head.reason, headers=head.headers)
+    request.protocol.keep_alive(False)  # the connection is no longer HTTP
+    await response.prepare(request)
+    to_upstream = asyncio.create_task(copy_client_to_upstream(client, writer))
+    to_client = asyncio.create_task(copy_upstream_to_client(reader, response, request))
+    try:
+        done, _ = await asyncio.wait({to_upstream, to_client}, return_when=asyncio.FIRST_COMPLETED)
+        # The upstream half-closed a plain TCP connection: the client may still send.
+        if to_client in done and not to_upstream.done() and not writer.transport.is_closing():
+            await asyncio.wait({to_upstream})
+    finally:
+        for task in (to_upstream, to_client):
+            task.cancel()
+        await asyncio.gather(to_upstream, to_client, return_exceptions=True)
+    return response
+
+
+class ClientBytes:
+    """The client's bytes after the upgrade, with back-pressure: aiohttp hands them to a parser
+    once one is set (as for its own WebSockets); this one only queues them."""
+
+    def __init__(self, request: web.Request) -> None:
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self._protocol = request.protocol
+        self._buffered = 0
+        self._paused = False
+        request.protocol.set_parser(self)  # type: ignore[arg-type]
+
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        self._queue.put_nowait(data)
+        self._buffered += len(data)
+        if self._buffered > 4 * _COPY_BUFFER and not self._paused:
+            self._paused = True
+            self._protocol.pause_reading()
+        return False, b""
+
+    def feed_eof(self) -> None:
+        self._queue.put_nowait(b"")
+
+    async def read(self) -> bytes:
+        data = await self._queue.get()
+        self._buffered -= len(data)
+        if self._paused and self._buffered <= _COPY_BUFFER:
+            self._paused = False
+            self._protocol.resume_reading()
+        return data
+
+
+async def copy_client_to_upstream(client: ClientBytes, writer: asyncio.StreamWriter) -> None:
+    """Client → API server; the client's end becomes the upstream's end of input."""
+    while data := await client.read():
+        writer.write(data)
+        await writer.drain()
+    if writer.can_write_eof():
+        writer.write_eof()
+
+
+async def copy_upstream_to_client(
+    reader: asyncio.StreamReader, response: web.StreamResponse, request: web.Request
+) -> None:
+    """API server → client; the upstream's end is passed on as a half-close where TCP allows."""
+    while data := await reader.read(_COPY_BUFFER):
+        await response.write(data)
+    transport = request.transport
+    if transport is not None and transport.can_write_eof() and not transport.is_closing():
+        transport.write_eof()

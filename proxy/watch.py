@@ -1,0 +1,164 @@
+"""WebSocket watch, served by the proxy itself from an ordinary chunked watch upstream.
+
+kubectl proxy splices a WebSocket watch through to the API server, where it
+fails without `Origin`, gets no keep-alive pings and ends after 30-60 minutes.
+Here the upstream side is a plain watch opened through `Upstream.open` (the
+credential injected there), so it works against any API server; each event
+becomes one WebSocket message framed as the kube-apiserver frames it (a text
+message holding the JSON line, or a binary message holding the protobuf
+`WatchEvent`), and the watch is resumed when the upstream ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import WSCloseCode, WSMsgType, hdrs, web
+from multidict import CIMultiDict
+
+from proxy.errors import ProxyError
+from proxy.headers import outbound_request_headers
+from proxy.status import status_body, status_response
+from proxy.upstream import Upstream
+from proxy.watch_resume import Opened, ResumingWatch, WatchRefused, status_from_answer
+from proxy.watch_stream import ERROR, PROTOBUF, WatchCodec, codec_for
+
+log = logging.getLogger(__name__)
+
+# The subprotocols the API server's stream readers speak (wsstream); a watch is framed the
+# same whichever the client picks, as in the API server.
+WATCH_SUBPROTOCOLS = ("binary.k8s.io", "base64.binary.k8s.io")
+# The WebSocket handshake is between the client and the proxy: none of it goes upstream.
+_HANDSHAKE_PREFIX = "sec-websocket-"
+
+
+def watch_request_headers(request: web.Request) -> CIMultiDict[str]:
+    """The client's headers for the upstream watch: sanitised, without the WebSocket handshake."""
+    headers = outbound_request_headers(request.headers.items(), keep_content_length=False)
+    for name in list(headers):
+        if name.lower().startswith(_HANDSHAKE_PREFIX) or name.lower() == "origin":
+            headers.popall(name, None)
+    return headers
+
+
+def preferred_codec(accept: str) -> WatchCodec:
+    """How to encode an error before the upstream said: protobuf if the client asked first."""
+    first = accept.split(",")[0].split(";")[0].strip().lower()
+    return codec_for(PROTOBUF if first == PROTOBUF else "application/json")
+
+
+def close_code_after(event_code: int | None) -> WSCloseCode:
+    """410 ends a watch normally (the client relists); any other failure is an error."""
+    return WSCloseCode.OK if event_code == 410 else WSCloseCode.INTERNAL_ERROR
+
+
+class WatchHandler:
+    """Serves watches with resume: over WebSocket always, chunked when `--watch-resume` asks.
+
+    Contract: called only for watch requests (`is_watch_request`), after the filter.
+    The client's messages are ignored; its close cancels the upstream watch at once.
+    """
+
+    def __init__(
+        self,
+        upstream: Upstream,
+        *,
+        ping_interval: float,
+        reopen_interval: float | None = None,
+    ) -> None:
+        self._upstream = upstream
+        self._ping_interval = ping_interval
+        self._reopen = {} if reopen_interval is None else {"reopen_interval": reopen_interval}
+
+    def _watch(self, request: web.Request) -> ResumingWatch:
+        return ResumingWatch(
+            self._upstream,
+            raw_path=request.raw_path,
+            headers=watch_request_headers(request),
+            **self._reopen,
+        )
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(
+            protocols=WATCH_SUBPROTOCOLS,
+            heartbeat=self._ping_interval or None,
+            max_msg_size=0,  # no limit: large objects pass
+        )
+        await ws.prepare(request)
+        pump = asyncio.create_task(self._pump(request, ws))
+        reader = asyncio.create_task(_ignore_messages(ws))
+        try:
+            await asyncio.wait({pump, reader}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (pump, reader):
+                task.cancel()
+            await asyncio.gather(pump, reader, return_exceptions=True)
+        await ws.close()
+        return ws
+
+    async def _pump(self, request: web.Request, ws: web.WebSocketResponse) -> None:
+        codec = preferred_codec(request.headers.get(hdrs.ACCEPT, ""))
+        close_code, message = WSCloseCode.OK, b"watch ended"
+        try:
+            async with contextlib.aclosing(self._watch(request).events()) as events:
+                async for item in events:
+                    if isinstance(item, Opened):
+                        codec = item.codec
+                        continue
+                    opcode = WSMsgType.TEXT if codec.is_text else WSMsgType.BINARY
+                    await ws.send_frame(item.data, opcode)
+                    if item.type == ERROR:
+                        close_code, message = close_code_after(item.code), b"watch failed"
+        except WatchRefused as refused:
+            event = codec.error_event(status_from_answer(refused.status, refused.body))
+            await ws.send_frame(event.data, WSMsgType.TEXT if codec.is_text else WSMsgType.BINARY)
+            close_code, message = close_code_after(event.code), b"watch refused"
+        except ProxyError as exc:
+            status = status_body(exc.code, str(exc), reason=exc.reason)
+            event = codec.error_event(status)
+            await ws.send_frame(event.data, WSMsgType.TEXT if codec.is_text else WSMsgType.BINARY)
+            close_code, message = WSCloseCode.INTERNAL_ERROR, b"API server unavailable"
+        except ValueError as exc:
+            log.warning("watch %s: %s", request.path, exc)
+            close_code, message = WSCloseCode.INTERNAL_ERROR, b"unreadable watch stream"
+        await ws.close(code=close_code, message=message)
+
+    async def chunked(self, request: web.Request) -> web.StreamResponse:
+        """A chunked watch, resumed upstream: the client sees one stream that does not end."""
+        response: web.StreamResponse | None = None
+        try:
+            async with contextlib.aclosing(self._watch(request).events()) as events:
+                async for item in events:
+                    if isinstance(item, Opened):
+                        codec = item.codec
+                        response = web.StreamResponse(headers=item.headers)
+                        response.enable_chunked_encoding()
+                        await response.prepare(request)
+                    elif response is not None:
+                        await response.write(codec.frame(item))
+        except WatchRefused as refused:
+            return web.Response(
+                status=refused.status,
+                body=refused.body,
+                headers={hdrs.CONTENT_TYPE: refused.content_type or "application/json"},
+            )
+        except ValueError as exc:
+            log.warning("watch %s: %s", request.path, exc)
+            if request.transport is not None:
+                request.transport.abort()  # a truncated stream must not look complete
+        except ConnectionResetError:
+            pass  # the client went away; the upstream watch is closed already
+        if response is None:
+            return status_response(502, "the API server's watch stream could not be read")
+        if request.transport is None or request.transport.is_closing():
+            return response
+        await response.write_eof()
+        return response
+
+
+async def _ignore_messages(ws: web.WebSocketResponse) -> None:
+    """Read (and drop) what the client sends: it must be read for pings, pongs and close."""
+    async for _ in ws:
+        pass

@@ -20,13 +20,21 @@ test: lint typecheck
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check proxy tests
+	$(BIN)/ruff check proxy tests bench
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy proxy
 
 unit: $(BIN)/.installed
 	$(BIN)/python -m pytest -q tests/unit
+
+## bench: kube-auth-proxy vs kubectl proxy vs no proxy, nginx over TLS upstream (~10 min;
+##        BENCH_QUICK=1 for a ~2 minute smoke run). Installs nginx and wrk with apt if missing.
+bench: $(BIN)/.installed
+	@{ command -v nginx || test -x /usr/sbin/nginx; } >/dev/null && command -v wrk >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk; }
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench $(if $(BENCH_QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -63,7 +63,7 @@ async def watch(request: web.Request) -> web.StreamResponse:
 
 async def push(request: web.Request) -> web.Response:
     count = min(int(request.query.get("count", "1")), MAX_PUSH)
-    streams = list(request.app[_STREAMS])
+    streams: list[web.StreamResponse] = [*request.app[_STREAMS]]
     chosen = random.sample(streams, min(count, len(streams)))
     version = request.app[_VERSION]
     pushed = 0

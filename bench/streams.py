@@ -32,6 +32,7 @@ class WatchStream(asyncio.Protocol):
         self._request = request
         self._delays = delays
         self._tail = b""
+        self._answered = False
         self.transport: asyncio.WriteTransport | None = None
         # Resolved by the first event, or by the end of the connection (then `closed`).
         self.held: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -40,17 +41,18 @@ class WatchStream(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's TLS transport is no asyncio.Transport subclass; it writes all the same.
         self.transport = transport  # type: ignore[assignment]
-        self.transport.write(self._request)
+        transport.write(self._request)  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic_ns()
         buffer = self._tail + data
-        if not self.held.done():
-            if b" 200 " not in buffer and b" 101 " not in buffer:
+        if not self._answered:
+            self._answered = True
+            if not data.startswith((b"HTTP/1.1 200 ", b"HTTP/1.1 101 ")):
                 self.close()  # not a stream: an error answer
                 return
-            if b'"ADDED"' in buffer:
-                self.held.set_result(None)
+        if not self.held.done() and b'"ADDED"' in buffer:
+            self.held.set_result(None)
         for match in _STAMP.finditer(buffer):
             if match.end() > len(self._tail):
                 self._delays.append(now - int(match.group(1)))

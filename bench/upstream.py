@@ -13,6 +13,7 @@ import json
 import os
 import pwd
 import secrets
+import shutil
 import socket
 import time
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import trustme
 
 from bench.children import Child, ChildError, spawn, stop
 
-NGINX = "/usr/sbin/nginx"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SMALL_PATH = "/api/v1/namespaces/bench/configmaps/small"
 LIST_PATH = "/api/v1/namespaces/bench/configmaps"
 LARGE_PATH = "/api/v1/namespaces/bench/configmaps/large"

@@ -6,10 +6,10 @@ This is the only module that reads argv and the environment.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import re
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,14 +31,18 @@ from proxy.config import (
     KubeconfigSource,
     ListenConfig,
     ProxyConfig,
+    RuntimeConfig,
     ServeConfig,
     split_patterns,
 )
 from proxy.errors import ConfigError
+from proxy.eventloop import EVENT_LOOPS, UVLOOP, default_event_loop
+from proxy.eventloop import run as run_event_loop
 from proxy.kubeconfig.in_cluster import SERVICE_ACCOUNT_DIR
 from proxy.redact import RedactingFilter
 from proxy.server import ProxyServer, install_shutdown_signals
 from proxy.target import Target, build_target
+from proxy.workers import MAX_WORKERS, WorkerListener, run_workers
 
 log = logging.getLogger("proxy")
 
@@ -71,6 +75,16 @@ def parse_bool(value: str) -> bool:
     if lowered in ("0", "f", "false"):
         return False
     raise argparse.ArgumentTypeError(f"invalid boolean {value!r}: use true or false")
+
+
+def parse_workers(value: str) -> int:
+    try:
+        workers = int(value)
+    except ValueError:
+        workers = 0
+    if not 1 <= workers <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"invalid worker count {value!r}: 1-{MAX_WORKERS}")
+    return workers
 
 
 def parse_port(value: str) -> int:
@@ -239,6 +253,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LEVEL",
         help="log verbosity: 0 warnings, 1-2 info, 3+ debug (default 0)",
     )
+    ops.add_argument(
+        "--event-loop",
+        choices=EVENT_LOOPS,
+        default=default_event_loop(),
+        help="event loop to run on (default %(default)s: uvloop when installed)",
+    )
+    ops.add_argument(
+        "--workers",
+        type=parse_workers,
+        default=1,
+        metavar="N",
+        help="processes serving the port (SO_REUSEPORT; Linux), each with its own upstream "
+        "connections and credential refreshes (default 1)",
+    )
     ops.add_argument("--version", action="version", version=f"kube-auth-proxy {__version__}")
     return parser
 
@@ -291,7 +319,16 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str]) -> Proxy
             token_audiences=tuple(args.token_audiences),
             token_expiration_seconds=int(args.token_expiration),
         ),
+        runtime=_runtime_config(args),
     )
+
+
+def _runtime_config(args: argparse.Namespace) -> RuntimeConfig:
+    if args.event_loop == UVLOOP and default_event_loop() != UVLOOP:
+        raise ConfigError("--event-loop uvloop: uvloop is not installed (pip install uvloop)")
+    if args.workers > 1 and not hasattr(socket, "SO_REUSEPORT"):
+        raise ConfigError("--workers: needs SO_REUSEPORT (Linux)")
+    return RuntimeConfig(event_loop=args.event_loop, workers=args.workers)
 
 
 def _slashed(prefix: str, option: str) -> str:
@@ -311,15 +348,27 @@ def configure_logging(verbosity: int) -> None:
     # Our own start-up notes (insecure TLS, disabled filter) are warnings: always shown.
 
 
-async def serve(config: ProxyConfig, target: Target) -> None:
-    shutdown = install_shutdown_signals()
-    server = ProxyServer(build_app(config.serve, target.upstream), config.listen)
-    address = await server.start()
+def print_banner(address: str, target: Target) -> None:
     print(
         f"Starting to serve on {address} "
         f'(context "{target.context.context or "-"}", API server {target.upstream.base_url})',
         flush=True,
     )
+
+
+async def serve(config: ProxyConfig, target: Target, worker: WorkerListener | None = None) -> None:
+    """Serve until SIGINT/SIGTERM; a worker tells its parent, which prints the banner once."""
+    shutdown = install_shutdown_signals()
+    app = build_app(config.serve, target.upstream)
+    if worker is None:
+        server = ProxyServer(app, config.listen)
+    else:
+        server = ProxyServer(app, worker.listen, sock=worker.sock, reuse_port=worker.sock is None)
+    address = await server.start()
+    if worker is None:
+        print_banner(address, target)
+    else:
+        worker.ready(address)
     try:
         await shutdown.wait()
     finally:
@@ -332,7 +381,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from_args(args, dict(os.environ))
         target = build_target(config.kubeconfig, config.serve, config.credentials)
-        asyncio.run(serve(config, target))
+        runtime = config.runtime
+        if runtime.workers > 1:
+
+            def worker(listener: WorkerListener) -> int:
+                run_event_loop(serve(config, target, listener), event_loop=runtime.event_loop)
+                return 0
+
+            return run_workers(
+                runtime.workers,
+                config.listen,
+                worker=worker,
+                announce=lambda address: print_banner(address, target),
+            )
+        run_event_loop(serve(config, target), event_loop=runtime.event_loop)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -93,11 +93,45 @@ class ServeConfig:
 
 
 @dataclass(frozen=True)
+class SecurityConfig:
+    """Who may call the proxy, what they may do, and the listener's limits."""
+
+    authn: str = "none"  # none | tokenreview | client-cert
+    authn_audiences: tuple[str, ...] = ()
+    authn_cache_ttl: float = 120.0
+    forward_as: str = "proxy"  # proxy | caller
+    authz: str = "none"  # none | subjectaccessreview
+    policy: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_private_key_file: Path | None = None
+    client_ca_file: Path | None = None
+    insecure_allow_unauthenticated: bool = False
+    max_header_bytes: int = 64 * 1024
+    max_headers: int = 128
+    # The kube-apiserver's own limit for request bodies.
+    max_body_bytes: int = 3 * 1024 * 1024
+    idle_timeout: float = 120.0
+    header_timeout: float = 10.0
+    max_requests_per_client: int = 512
+    audit_log: Path | None = None
+
+
+@dataclass(frozen=True)
 class ProxyConfig:
     listen: ListenConfig = field(default_factory=ListenConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     kubeconfig: KubeconfigSource = field(default_factory=KubeconfigSource)
     credentials: CredentialConfig = field(default_factory=CredentialConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    runtime: RuntimeConfig = field(default_factory=lambda: RuntimeConfig())
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """How the process runs: its event loop ("asyncio" or "uvloop") and its worker count."""
+
+    event_loop: str = "asyncio"
+    workers: int = 1
 
 
 def split_patterns(value: str) -> tuple[str, ...]:

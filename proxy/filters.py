@@ -9,6 +9,7 @@ interpretation of its path is accepted and none is rejected.
 
 from __future__ import annotations
 
+import functools
 import logging
 import posixpath
 import re
@@ -46,6 +47,9 @@ def _matches(value: str, patterns: tuple[re.Pattern[str], ...]) -> bool:
     return any(p.search(value) for p in patterns)
 
 
+# Clients ask for the same few paths over and over (the query string is not part of
+# the key): remember the readings instead of decoding and cleaning on every request.
+@functools.lru_cache(maxsize=4096)
 def path_interpretations(raw_path: str) -> tuple[str, ...]:
     """Every path an upstream might act on for this raw path (query string excluded)."""
     forms = {raw_path}

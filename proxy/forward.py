@@ -52,9 +52,12 @@ class ForwardHandler:
                 reason=upstream.reason,
                 headers=outbound_response_headers(upstream.headers.items()),
             )
-            await response.prepare(request)
             try:
+                # A client that left before the headers went out is as gone as one
+                # that leaves mid-body: not an error of the proxy's.
+                await response.prepare(request)
                 await relay_body(upstream.content, response)
+                await response.write_eof()
             except ConnectionResetError:
                 # The client went away: leaving this block closes the upstream request.
                 return response
@@ -70,5 +73,4 @@ class ForwardHandler:
                 if request.transport is not None:
                     request.transport.abort()
                 return response
-            await response.write_eof()
             return response

@@ -10,25 +10,17 @@ that switches to another protocol than asked is refused (Go's ReverseProxy).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import socket
-import ssl
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
-from proxy.errors import (
-    UpstreamError,
-    UpstreamTimeoutError,
-    UpstreamTLSError,
-    UpstreamUnreachableError,
-)
+from proxy.errors import UpstreamError
 from proxy.headers import connection_tokens, outbound_request_headers, outbound_response_headers
 from proxy.status import status_response
-from proxy.upgrade_wire import ResponseHead, read_body, read_response_head
-from proxy.upstream import DirectRequest, Upstream
+from proxy.upgrade_wire import ResponseHead, connect_direct, exchange, read_body, request_head
+from proxy.upstream import Upstream
 
 log = logging.getLogger(__name__)
 
@@ -80,80 +72,20 @@ class UpgradeHandler:
         headers = upgrade_request_headers(request.headers.items(), protocol)
         body = await request.read() if request.body_exists else b""
         direct = await self._upstream.prepare_direct(request.raw_path, headers=headers)
-        async with _connect(direct) as (reader, writer):
-            writer.write(_request_head(request.method, direct) + body)
-            await writer.drain()
-            head = await read_response_head(reader)
+        async with connect_direct(direct) as (reader, writer):
+            head = await exchange(reader, writer, request_head(request.method, direct) + body)
             if head.status == 401:
                 self._upstream.credentials.invalidate(direct.credential)
             if head.status != 101:
                 return await _relay_answer(request, head, reader)
             switched = head.headers.get(hdrs.UPGRADE, "").strip()
             if switched.lower() != protocol.lower():
-                return status_response(
+                refusal = status_response(
                     502, f"the API server switched to {switched!r}, not the {protocol!r} asked for"
                 )
+                refusal.force_close()
+                return refusal
             return await _splice(request, head, reader, writer)
-
-
-def _request_head(method: str, direct: DirectRequest) -> bytes:
-    lines = [f"{method} {direct.target} HTTP/1.1", f"Host: {direct.authority}"]
-    lines += [f"{name}: {value}" for name, value in direct.headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
-@contextlib.asynccontextmanager
-async def _connect(
-    direct: DirectRequest,
-) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
-    where = f"{direct.host}:{direct.port}"
-    try:
-        async with asyncio.timeout(direct.connect_timeout):
-            reader, writer = await asyncio.open_connection(
-                direct.host,
-                direct.port,
-                ssl=direct.ssl,
-                server_hostname=direct.server_hostname,
-                limit=_COPY_BUFFER,
-            )
-    except ssl.SSLCertVerificationError as exc:
-        reason = exc.verify_message or str(exc)
-        raise UpstreamTLSError(
-            f"TLS handshake with the API server {where} failed: certificate verify failed: {reason}"
-        ) from None
-    except ssl.SSLError as exc:
-        raise UpstreamTLSError(
-            f"TLS handshake with the API server {where} failed: {exc.reason or exc}"
-        ) from None
-    except TimeoutError:
-        raise UpstreamTimeoutError(
-            f"no connection to the API server {where} within {direct.connect_timeout:g}s"
-        ) from None
-    except OSError as exc:
-        reason = (exc.strerror or str(exc) or type(exc).__name__).lower()
-        raise UpstreamUnreachableError(f"cannot reach the API server {where}: {reason}") from None
-    _set_keepalive(writer, direct.keepalive)
-    try:
-        yield reader, writer
-    except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
-        raise UpstreamError(
-            f"the API server {where} broke off the upgrade: {type(exc).__name__}"
-        ) from None
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError, ssl.SSLError):
-            await writer.wait_closed()
-
-
-def _set_keepalive(writer: asyncio.StreamWriter, period: float) -> None:
-    sock = writer.get_extra_info("socket")
-    if period <= 0 or sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
-        return
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    if hasattr(socket, "TCP_KEEPIDLE"):
-        seconds = max(1, int(period))
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, seconds)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, seconds)
 
 
 async def _relay_answer(
@@ -162,9 +94,20 @@ async def _relay_answer(
     """The upstream did not upgrade: its answer, as any forwarded answer."""
     headers = outbound_response_headers(head.headers.items())
     response = web.StreamResponse(status=head.status, reason=head.reason, headers=headers)
+    # The client may already be speaking the protocol it asked for: no further requests here.
+    response.force_close()
     await response.prepare(request)
-    async for piece in read_body(head, reader, method=request.method):
-        await response.write(piece)
+    try:
+        async for piece in read_body(head, reader, method=request.method):
+            await response.write(piece)
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, UpstreamError) as exc:
+        # Headers are sent: a truncated answer must not pass for a complete one.
+        log.warning(
+            "%s %s: the API server broke off its answer: %s", request.method, request.path, exc
+        )
+        if request.transport is not None:
+            request.transport.abort()
+        return response
     await response.write_eof()
     return response
 

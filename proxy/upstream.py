@@ -21,6 +21,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from proxy.credentials.base import Credential, CredentialSource
+from proxy.credentials.impersonation import caller_impersonation_headers
 from proxy.errors import (
     KubeconfigError,
     UpstreamError,
@@ -28,6 +29,7 @@ from proxy.errors import (
     UpstreamTLSError,
     UpstreamUnreachableError,
 )
+from proxy.identity import ACTING_FOR
 from proxy.kubeconfig.model import ClusterConfig
 from proxy.tls import UpstreamTLS
 
@@ -183,7 +185,8 @@ class Upstream:
         )
         credential = await credentials.credential()
         response = await self._send(method, raw_path, headers=headers,
-                                    body=json.dumps(body).encode(), credential=credential)
+                                    body=json.dumps(body).encode(), credential=credential,
+                                    for_caller=False)
         async with response:
             if response.status == 401:
                 credentials.invalidate(credential)
@@ -200,10 +203,11 @@ class Upstream:
         headers: CIMultiDict[str],
         body: Any,
         credential: Credential,
+        for_caller: bool = True,
     ) -> aiohttp.ClientResponse:
         assert self._session is not None, "Upstream.start() was not awaited"
         outbound = headers.copy()
-        self._inject(outbound, credential)
+        self._inject(outbound, credential, for_caller=for_caller)
         url = self.url_for(raw_path)
         ssl_context: Any = True
         server_hostname = None
@@ -244,9 +248,15 @@ class Upstream:
                 f"the API server {url.host}:{url.port} failed the request: {type(exc).__name__}"
             ) from None
 
-    def _inject(self, headers: CIMultiDict[str], credential: Credential) -> None:
-        for name, value in self._identity_headers:
-            headers.add(name, value)
+    def _inject(
+        self, headers: CIMultiDict[str], credential: Credential, *, for_caller: bool = True
+    ) -> None:
+        caller = ACTING_FOR.get() if for_caller else None
+        if caller is not None:
+            headers.extend(caller_impersonation_headers(caller))
+        else:
+            for name, value in self._identity_headers:
+                headers.add(name, value)
         if credential.authorization is not None:
             headers[hdrs.AUTHORIZATION] = credential.authorization
 

@@ -22,8 +22,14 @@ from proxy.errors import ProxyError
 from proxy.headers import outbound_request_headers
 from proxy.status import status_body, status_response
 from proxy.upstream import Upstream
-from proxy.watch_resume import Opened, ResumingWatch, WatchRefused, status_from_answer
-from proxy.watch_stream import ERROR, PROTOBUF, WatchCodec, codec_for
+from proxy.watch_resume import (
+    DEFAULT_REOPEN_INTERVAL,
+    Opened,
+    ResumingWatch,
+    WatchRefused,
+    status_from_answer,
+)
+from proxy.watch_stream import ERROR, PROTOBUF, WatchCodec, WatchEvent, codec_for
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +72,18 @@ class WatchHandler:
         upstream: Upstream,
         *,
         ping_interval: float,
-        reopen_interval: float | None = None,
+        reopen_interval: float = DEFAULT_REOPEN_INTERVAL,
     ) -> None:
         self._upstream = upstream
         self._ping_interval = ping_interval
-        self._reopen = {} if reopen_interval is None else {"reopen_interval": reopen_interval}
+        self._reopen_interval = reopen_interval
 
     def _watch(self, request: web.Request) -> ResumingWatch:
         return ResumingWatch(
             self._upstream,
             raw_path=request.raw_path,
             headers=watch_request_headers(request),
-            **self._reopen,
+            reopen_interval=self._reopen_interval,
         )
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
@@ -107,18 +113,16 @@ class WatchHandler:
                     if isinstance(item, Opened):
                         codec = item.codec
                         continue
-                    opcode = WSMsgType.TEXT if codec.is_text else WSMsgType.BINARY
-                    await ws.send_frame(item.data, opcode)
+                    await _send(ws, codec, item)
                     if item.type == ERROR:
                         close_code, message = close_code_after(item.code), b"watch failed"
         except WatchRefused as refused:
             event = codec.error_event(status_from_answer(refused.status, refused.body))
-            await ws.send_frame(event.data, WSMsgType.TEXT if codec.is_text else WSMsgType.BINARY)
+            await _send(ws, codec, event)
             close_code, message = close_code_after(event.code), b"watch refused"
         except ProxyError as exc:
-            status = status_body(exc.code, str(exc), reason=exc.reason)
-            event = codec.error_event(status)
-            await ws.send_frame(event.data, WSMsgType.TEXT if codec.is_text else WSMsgType.BINARY)
+            event = codec.error_event(status_body(exc.code, str(exc), reason=exc.reason))
+            await _send(ws, codec, event)
             close_code, message = WSCloseCode.INTERNAL_ERROR, b"API server unavailable"
         except ValueError as exc:
             log.warning("watch %s: %s", request.path, exc)
@@ -156,6 +160,11 @@ class WatchHandler:
             return response
         await response.write_eof()
         return response
+
+
+async def _send(ws: web.WebSocketResponse, codec: WatchCodec, event: WatchEvent) -> None:
+    """One event, one unfragmented message: text for JSON, binary for protobuf."""
+    await ws.send_frame(event.data, WSMsgType.TEXT if codec.is_text else WSMsgType.BINARY)
 
 
 async def _ignore_messages(ws: web.WebSocketResponse) -> None:

@@ -154,13 +154,15 @@ class ResumingWatch:
                             )
                         yield codec.error_event(status_from_answer(response.status, body))
                         return
+                    # A fresh splitter per stream: a broken-off event must not prefix the next.
+                    splitter = codec_for(response.headers.get("Content-Type", ""))
                     if codec is None:
-                        codec = codec_for(response.headers.get("Content-Type", ""))
+                        codec = splitter
                         headers = outbound_response_headers(response.headers.items())
                         headers.popall("Content-Length", None)
                         yield Opened(codec=codec, headers=headers)
-                    while chunk := await _read(response.content, deadline, loop):
-                        for event in codec.feed(chunk):
+                    while chunk := await _read(response.content, deadline, self._path):
+                        for event in splitter.feed(chunk):
                             self._track(event)
                             if event.type == BOOKMARK and not self._client_bookmarks:
                                 continue
@@ -197,14 +199,14 @@ class ResumingWatch:
         return f"{self._path}?{replace_params(self._raw_query, values)}"
 
 
-async def _read(
-    content: aiohttp.StreamReader, deadline: float | None, loop: asyncio.AbstractEventLoop
-) -> bytes:
-    """The next bytes of the stream; b"" at its end or at the client's deadline."""
-    if deadline is None:
-        return await content.readany()
+async def _read(content: aiohttp.StreamReader, deadline: float | None, path: str) -> bytes:
+    """The next bytes of the stream; b"" at its end, when it breaks, or at the deadline."""
     try:
         async with asyncio.timeout_at(deadline):
             return await content.readany()
     except TimeoutError:
+        return b""
+    except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+        # A dropped connection ends the stream like a timeout does: resume.
+        log.info("watch %s: the upstream stream broke off (%s)", path, type(exc).__name__)
         return b""

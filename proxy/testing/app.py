@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from proxy.testing import discovery, openapi, reviews, status, tokens
+from proxy.testing import discovery, openapi, rbac, reviews, status, tokens
 from proxy.testing.recording import RecordedRequest
 from proxy.testing.resources import handle_resource
 from proxy.testing.responses import error_response
@@ -28,6 +28,13 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     """Record every request with its user; 401 when no credential is accepted."""
     state = request.app[STATE]
     user = state.authenticator.authenticate(request)
+    if user is not None:
+        try:
+            user = rbac.impersonated(request, user, state.rbac)
+            rbac.check_access(request, user, state.rbac)
+        except status.APIError as error:
+            state.requests.append(RecordedRequest.of(request, user=user.name))
+            return error_response(error)
     state.requests.append(RecordedRequest.of(request, user=user.name if user else None))
     if user is None:
         return error_response(status.unauthorized())
@@ -53,6 +60,9 @@ def build_app(state: ServerState) -> web.Application:
     authn = f"/apis/{discovery.AUTHENTICATION_GROUP}/v1"
     app.router.add_post(f"{authn}/tokenreviews", reviews.handle_token_review)
     app.router.add_post(f"{authn}/selfsubjectreviews", reviews.handle_self_subject_review)
+    app.router.add_post(
+        "/apis/authorization.k8s.io/v1/subjectaccessreviews", rbac.handle_subject_access_review
+    )
     app.router.add_get("/openapi/v2", openapi.handle_openapi_v2)
     app.router.add_get("/openapi/v3", openapi.handle_openapi_v3_index)
     app.router.add_get("/openapi/v3/{path:.+}", openapi.handle_openapi_v3_document)

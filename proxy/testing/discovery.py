@@ -50,13 +50,13 @@ def _resource_entries(kind: ResourceKind) -> list[JSONObject]:
         entry["shortNames"] = list(kind.short_names)
     entries = [entry]
     for sub in kind.subresources:
-        verbs = ["get"] if sub == "log" else ["get", "patch", "update"]
+        verbs = {"log": ["get"], "exec": ["create", "get"]}.get(sub, ["get", "patch", "update"])
         entries.append(
             {
                 "name": f"{kind.plural}/{sub}",
                 "singularName": "",
                 "namespaced": kind.namespaced,
-                "kind": kind.kind,
+                "kind": "PodExecOptions" if sub == "exec" else kind.kind,
                 "verbs": verbs,
             }
         )

@@ -76,7 +76,7 @@ PODS = ResourceKind(
     kind="Pod",
     namespaced=True,
     short_names=("po",),
-    subresources=("log", "status"),
+    subresources=("exec", "log", "status"),
     delete_returns_object=True,
 )
 

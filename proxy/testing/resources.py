@@ -12,6 +12,7 @@ from aiohttp import hdrs, web
 
 from proxy.testing import status
 from proxy.testing.bodies import media_type, read_document, read_object
+from proxy.testing.exec import serve_exec
 from proxy.testing.kinds import ResourceKind, without_type_meta
 from proxy.testing.logs import LogRequest, serve_log
 from proxy.testing.negotiation import PLAIN, Representation, negotiate
@@ -23,7 +24,7 @@ from proxy.testing.state import STATE, ServerState
 from proxy.testing.status import JSONObject
 from proxy.testing.store import storage_key
 from proxy.testing.table import to_table
-from proxy.testing.watch import WatchRequest, serve_watch
+from proxy.testing.watch import WatchRequest, serve_watch, serve_watch_websocket
 
 TRUE_VALUES = frozenset({"true", "1"})
 
@@ -168,9 +169,10 @@ def _watch_request(
 async def _get(request: web.Request, state: ServerState, target: Target) -> web.StreamResponse:
     representation = negotiate(request.headers.get(hdrs.ACCEPT, ""))
     if target.legacy_watch or _flag(request, "watch"):
-        return await serve_watch(
-            request, state, _watch_request(request, state, target, representation)
-        )
+        watch = _watch_request(request, state, target, representation)
+        if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
+            return await serve_watch_websocket(request, state, watch)
+        return await serve_watch(request, state, watch)
     if target.name is None:
         return _list(request, state, target, representation)
     obj = state.store.get(target.kind.plural, target.name, namespace=target.namespace)
@@ -272,6 +274,10 @@ async def handle_resource(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     target = parse_target(request.match_info["tail"])
     method = request.method
+    if target.subresource == "exec" and method in ("GET", "POST"):
+        assert target.name is not None
+        state.store.get(target.kind.plural, target.name, namespace=target.namespace)
+        return await serve_exec(request, state)
     if target.subresource is not None and (target.subresource != "log" or method != "GET"):
         raise status.method_not_allowed()
     if method == "GET":

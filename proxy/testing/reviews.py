@@ -13,6 +13,7 @@ from proxy.testing.state import STATE, request_user
 from proxy.testing.status import JSONObject
 
 API_VERSION = f"{AUTHENTICATION_GROUP}/v1"
+API_SERVER_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
 
 
 def _user_info(name: str, groups: tuple[str, ...]) -> JSONObject:
@@ -28,14 +29,21 @@ async def _review_body(request: web.Request, kind: str) -> JSONObject:
 
 async def handle_token_review(request: web.Request) -> web.Response:
     body = await _review_body(request, "TokenReview")
-    token = str((body.get("spec") or {}).get("token", ""))
-    user = request.app[STATE].authenticator.user_for_token(token) if token else None
-    review_status: JSONObject = {"authenticated": user is not None}
-    if user is not None:
+    spec = body.get("spec") or {}
+    token = str(spec.get("token", ""))
+    authenticator = request.app[STATE].authenticator
+    user = authenticator.user_for_token(token) if token else None
+    wanted = list(spec.get("audiences") or [API_SERVER_AUDIENCE])
+    issued = authenticator.issuer.lookup(token) if token else None
+    # A TokenRequest token is good only for its own audiences; other tokens for the server's.
+    token_audiences = list(issued.audiences) if issued else [API_SERVER_AUDIENCE]
+    audiences = [a for a in wanted if a in token_audiences]
+    review_status: JSONObject = {"authenticated": user is not None and bool(audiences)}
+    if user is not None and audiences:
         review_status["user"] = _user_info(user.name, user.groups)
-        review_status["audiences"] = (body.get("spec") or {}).get("audiences") or [
-            "https://kubernetes.default.svc.cluster.local"
-        ]
+        review_status["audiences"] = audiences
+    elif user is not None:
+        review_status["error"] = "token audiences are invalid for the target audiences"
     else:
         review_status["error"] = "invalid bearer token"
     review = {

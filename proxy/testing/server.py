@@ -16,6 +16,7 @@ from proxy.testing.auth import Authenticator
 from proxy.testing.issued_tokens import TokenIssuer
 from proxy.testing.kubeconfig import write_kubeconfig
 from proxy.testing.pki import DEFAULT_SERVER_HOSTNAMES, build_server_ssl_context, issue_client_cert
+from proxy.testing.rbac import RBAC
 from proxy.testing.recording import RecordedRequest
 from proxy.testing.state import ServerState, WatchSettings
 from proxy.testing.store import Store
@@ -43,6 +44,7 @@ class FakeAPIServer:
         history_size: int = 1000,
         bookmark_interval: float = 1.0,
         max_token_expiration: int | None = None,
+        rbac: RBAC | None = None,
     ) -> None:
         self.ca = ca if ca is not None else trustme.CA()
         self.host = host
@@ -55,6 +57,7 @@ class FakeAPIServer:
                 basic_users=dict(basic_users or {}),
                 issuer=TokenIssuer(max_expiration=max_token_expiration),
             ),
+            rbac=rbac,
             watch=WatchSettings(timeout=watch_timeout, bookmark_interval=bookmark_interval),
         )
         self._runner: web.AppRunner | None = None
@@ -82,6 +85,10 @@ class FakeAPIServer:
     async def wait_open_streams(self, count: int) -> None:
         """Return once exactly `count` streams are open (wrap in asyncio.timeout)."""
         await self._state.streams.wait_for(count)
+
+    def drop_streams(self) -> None:
+        """Break off every open watch, log and exec stream now, as a dropped connection would."""
+        self._state.streams.cancel_all()
 
     @property
     def token_issuer(self) -> TokenIssuer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -12,6 +13,9 @@ from proxy.testing.auth import Authenticator, User
 from proxy.testing.recording import RecordedRequest
 from proxy.testing.store import Store
 from proxy.testing.streams import StreamCounter
+
+if TYPE_CHECKING:
+    from proxy.testing.rbac import RBAC
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class ServerState:
     clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC)
     # host:port clients reach us at, for /api serverAddressByClientCIDRs; set once bound.
     server_address: str = ""
+    # None: everyone may do everything; else every request is checked (and SARs answered).
+    rbac: RBAC | None = None
 
 
 STATE = web.AppKey("fake_apiserver_state", ServerState)

@@ -52,6 +52,13 @@ class Subscription:
     async def get(self) -> StoreEvent:
         return await self._queue.get()
 
+    def get_nowait(self) -> StoreEvent | None:
+        """The next queued event, or None when none is waiting."""
+        try:
+            return self._queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+
     def close(self) -> None:
         self._store._subscriptions.discard(self)
 

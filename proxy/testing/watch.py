@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from aiohttp import hdrs, web
+from aiohttp import WSMsgType, hdrs, web
 
 from proxy.testing import status
 from proxy.testing.kinds import ResourceKind
@@ -105,8 +105,11 @@ def _initial(state: ServerState, watch: WatchRequest) -> Iterable[tuple[str, JSO
     return [event for event in events if event is not None]
 
 
+Write = Callable[[bytes], Awaitable[None]]
+
+
 async def _pump(
-    response: web.StreamResponse,
+    write: Write,
     subscription: Subscription,
     encoder: _Encoder,
     state: ServerState,
@@ -126,14 +129,18 @@ async def _pump(
             event = await asyncio.wait_for(subscription.get(), timeout=wait)
         except TimeoutError:
             if watch.bookmarks and loop.time() >= next_bookmark:
-                await response.write(encoder.bookmark())
+                await write(encoder.bookmark())
                 next_bookmark = loop.time() + interval
             continue
         seen = _event_for(watch, event)
         if seen is not None:
-            await response.write(encoder.event(*seen))
+            await write(encoder.event(*seen))
     if watch.bookmarks:
-        await response.write(encoder.bookmark())
+        # The closing bookmark names the store's version: everything before it goes first.
+        while (pending := subscription.get_nowait()) is not None:
+            if (seen := _event_for(watch, pending)) is not None:
+                await write(encoder.event(*seen))
+        await write(encoder.bookmark())
 
 
 async def serve_watch(
@@ -159,6 +166,47 @@ async def serve_watch(
                 else:
                     for event_type, obj in initial:
                         await response.write(encoder.event(event_type, obj))
-                    await _pump(response, subscription, encoder, state, watch)
+                    await _pump(response.write, subscription, encoder, state, watch)
                 await response.write_eof()
     return response
+
+
+async def serve_watch_websocket(
+    request: web.Request, state: ServerState, watch: WatchRequest
+) -> web.StreamResponse:
+    """The apiserver's WebSocket watch: one text message per event, the JSON line as it is.
+
+    Like the apiserver (golang.org/x/net/websocket's default handshake), a request
+    without `Origin` is refused: scripts that send none cannot watch this way.
+    """
+    if not request.headers.get(hdrs.ORIGIN):
+        return web.Response(status=403, text="websocket: null origin\n")
+    ws = web.WebSocketResponse(protocols=("binary.k8s.io", "base64.binary.k8s.io"))
+    await ws.prepare(request)
+    encoder = _Encoder(state, watch)
+
+    async def send(data: bytes) -> None:
+        await ws.send_frame(data, WSMsgType.TEXT)
+
+    async def ignore_client() -> None:
+        async for _ in ws:
+            pass
+
+    async with state.streams.track():
+        with state.store.subscribe() as subscription:
+            reader = asyncio.create_task(ignore_client())
+            try:
+                initial = list(_initial(state, watch))
+                for event_type, obj in initial:
+                    await send(encoder.event(event_type, obj))
+                pump = asyncio.create_task(_pump(send, subscription, encoder, state, watch))
+                await asyncio.wait({pump, reader}, return_when=asyncio.FIRST_COMPLETED)
+                pump.cancel()
+                await asyncio.gather(pump, return_exceptions=True)
+            except status.APIError as error:
+                await send(encode_json({"type": "ERROR", "object": error.to_status()}))
+            finally:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+                await ws.close()
+    return ws

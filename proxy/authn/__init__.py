@@ -1,0 +1,1 @@
+"""Incoming authentication: who is calling the proxy (TokenReview, client certificates)."""

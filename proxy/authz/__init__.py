@@ -1,0 +1,1 @@
+"""Authorization of authenticated callers: SubjectAccessReview or a static policy."""

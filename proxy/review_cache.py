@@ -1,0 +1,60 @@
+"""A cache for review answers (TokenReview, SubjectAccessReview): two TTLs, one request per key.
+
+Positive and negative answers live for different times (a revoked token must
+not stay valid for long; a mistyped one must not hammer the API server), the
+size is bounded, and concurrent misses for one key share a single review.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+from cachetools import TTLCache
+
+from proxy.credentials.base import Clock, monotonic
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class ReviewCache(Generic[K, V]):
+    def __init__(
+        self,
+        *,
+        positive_ttl: float,
+        negative_ttl: float,
+        is_positive: Callable[[V], bool],
+        max_entries: int = 10_000,
+        clock: Clock = monotonic,
+    ):
+        self._positive: TTLCache[K, V] = TTLCache(max_entries, positive_ttl, timer=clock)
+        self._negative: TTLCache[K, V] = TTLCache(max_entries, negative_ttl, timer=clock)
+        self._is_positive = is_positive
+        self._inflight: dict[K, asyncio.Future[V]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    async def get(self, key: K, review: Callable[[], Awaitable[V]]) -> V:
+        """The cached answer for `key`, or the one `review()` gives (errors are not cached)."""
+        for cache in (self._positive, self._negative):
+            if key in cache:
+                self.hits += 1
+                return cache[key]
+        pending = self._inflight.get(key)
+        if pending is None:
+            self.misses += 1
+            pending = asyncio.ensure_future(self._review(key, review))
+            self._inflight[key] = pending
+        else:
+            self.hits += 1
+        return await asyncio.shield(pending)
+
+    async def _review(self, key: K, review: Callable[[], Awaitable[V]]) -> V:
+        try:
+            answer = await review()
+        finally:
+            self._inflight.pop(key, None)
+        (self._positive if self._is_positive(answer) else self._negative)[key] = answer
+        return answer

@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 
 from bench import peers, report
-from bench.children import spawn, stop, wait_for_line
+from bench.children import ChildError, spawn, stop, wait_for_line
 from bench.events import PUSH_PATH, WATCH_PATH
 from bench.scenarios import Settings, measure_requests, measure_streams, warn
 from bench.upstream import SMALL_PATH, Credentials, start_nginx
@@ -149,6 +149,15 @@ class Upstreams:
             return result
 
 
+async def _started(spec: peers.PeerSpec, **kwargs: Any) -> peers.Endpoint | None:
+    """A peer that fails to start is left out of this round (and said so), not the run."""
+    try:
+        return await peers.start(spec, **kwargs)
+    except (ChildError, TimeoutError) as exc:
+        warn(f"{spec.name} did not start; left out of this round: {exc}")
+        return None
+
+
 async def run_round(
     number: int,
     order: list[peers.PeerSpec | None],
@@ -159,19 +168,22 @@ async def run_round(
     """One round: REST load on every endpoint, then held streams on every endpoint."""
     figures: report.Round = {}
     folder = ups.folder
+    endpoint: peers.Endpoint | None
     for spec in order:
         name = spec.name if spec else peers.DIRECT
         print(f"round {number}: {name}: requests (load {load_average()})", flush=True)
         if spec is None:
             endpoint = ups.direct(ups.nginx_url)
         else:
-            endpoint = await peers.start(
+            endpoint = await _started(
                 spec,
                 kubeconfig=ups.rest_kubeconfig,
                 log_dir=folder,
                 probe_path=SMALL_PATH,
                 tag=f"rest {number}",
             )
+        if endpoint is None:
+            continue
         try:
             figures.setdefault(name, {}).update(await measure_requests(endpoint, settings))
         finally:
@@ -183,13 +195,15 @@ async def run_round(
             if spec is None:
                 endpoint = ups.direct(ups.events_url)
             else:
-                endpoint = await peers.start(
+                endpoint = await _started(
                     spec,
                     kubeconfig=ups.watch_kubeconfig,
                     log_dir=folder,
                     probe_path=WATCH_PATH,
                     tag=f"{kind} {number}",
                 )
+            if endpoint is None:
+                continue
             try:
                 figures.setdefault(name, {}).update(
                     await measure_streams(

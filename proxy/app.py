@@ -1,9 +1,11 @@
 """The application, assembled: read it as the table of contents of a request's path.
 
-Outermost first: errors become `Status` responses; the API prefix is stripped;
-the filter rejects what kubectl proxy would (and WebSockets from pages it does
-not accept); then upgrades are spliced through, WebSocket watches served by the
-proxy, and the forwarder sends the rest to the API server. Static files
+Outermost first: errors become `Status` responses; each request is audited
+(`--audit-log`); a client's concurrent requests are capped; the API prefix is
+stripped; the filter rejects what kubectl proxy would (and WebSockets from
+pages it does not accept); the caller is authenticated, then authorized
+(`--authn`, `--authz`, `--policy`); then upgrades are spliced through, WebSocket
+watches served by the proxy, and the forwarder sends the rest to the API server. Static files
 (`--www`) sit beside the API, unfiltered, as in kubectl proxy.
 """
 
@@ -15,10 +17,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from yarl import URL
 
-from proxy.config import ServeConfig
+from proxy.audit import with_audit
+from proxy.authn.middleware import with_authentication
+from proxy.authz.middleware import with_authorization
+from proxy.config import SecurityConfig, ServeConfig
 from proxy.errors import ProxyError
 from proxy.filters import Handler, RequestFilter, with_filter
 from proxy.forward import ForwardHandler
+from proxy.guard import with_client_limit
+from proxy.security import Guards
 from proxy.status import status_response
 from proxy.upgrade import UpgradeHandler, upgrade_protocol
 from proxy.upstream import Upstream
@@ -30,7 +37,14 @@ log = logging.getLogger(__name__)
 UPSTREAM = web.AppKey("upstream", Upstream)
 
 
-def build_app(serve: ServeConfig, upstream: Upstream) -> web.Application:
+def build_app(
+    serve: ServeConfig,
+    upstream: Upstream,
+    *,
+    security: SecurityConfig | None = None,
+    guards: Guards | None = None,
+) -> web.Application:
+    security = security or SecurityConfig()
     app = web.Application(middlewares=[status_errors])
     app[UPSTREAM] = upstream
     app.cleanup_ctx.append(_upstream_session)
@@ -42,13 +56,23 @@ def build_app(serve: ServeConfig, upstream: Upstream) -> web.Application:
         )
     watch = WatchHandler(upstream, ping_interval=serve.ws_ping_interval)
     handler: Handler = by_kind(
-        forward=ForwardHandler(upstream).handle,
+        forward=ForwardHandler(upstream, max_body_bytes=security.max_body_bytes).handle,
         upgrade=UpgradeHandler(upstream).handle,
         websocket_watch=watch.websocket,
         chunked_watch=watch.chunked if serve.watch_resume else None,
     )
+    if guards is not None:
+        handler = with_authorization(handler, guards.decide)
+        handler = with_authentication(
+            handler, guards.authenticator, impersonate_caller=guards.impersonate_caller
+        )
     handler = with_filter(handler, request_filter)
     handler = with_api_prefix(handler, serve.api_prefix)
+    handler = with_client_limit(handler, security.max_requests_per_client)
+    if security.audit_log is not None:
+        acting = "caller" if guards is not None and guards.impersonate_caller else "proxy"
+        kind = upstream.credentials.kind
+        handler = with_audit(handler, acting=lambda request: f"{acting}:{kind}")
 
     if serve.www_dir is not None:
         app.router.add_static(serve.www_prefix, serve.www_dir, show_index=True)

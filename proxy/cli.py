@@ -32,6 +32,7 @@ from proxy.config import (
     ListenConfig,
     ProxyConfig,
     RuntimeConfig,
+    SecurityConfig,
     ServeConfig,
     split_patterns,
 )
@@ -40,6 +41,7 @@ from proxy.eventloop import EVENT_LOOPS, UVLOOP, default_event_loop
 from proxy.eventloop import run as run_event_loop
 from proxy.kubeconfig.in_cluster import SERVICE_ACCOUNT_DIR
 from proxy.redact import RedactingFilter
+from proxy.security import AUTHN_MODES, AUTHZ_MODES, FORWARD_AS, Guards, build_guards
 from proxy.server import ProxyServer, install_shutdown_signals
 from proxy.target import Target, build_target
 from proxy.workers import MAX_WORKERS, WorkerListener, run_workers
@@ -85,6 +87,16 @@ def parse_workers(value: str) -> int:
     if not 1 <= workers <= MAX_WORKERS:
         raise argparse.ArgumentTypeError(f"invalid worker count {value!r}: 1-{MAX_WORKERS}")
     return workers
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"invalid value {value!r}: a whole number above 0")
+    return number
 
 
 def parse_port(value: str) -> int:
@@ -243,6 +255,54 @@ def build_parser() -> argparse.ArgumentParser:
         help="resume chunked watches the API server ends, as WebSocket watches always are",
     )
 
+    listener = parser.add_argument_group("listener")
+    listener.add_argument("--tls-cert-file", type=Path, default=None, metavar="FILE",
+                          help="serve HTTPS with this certificate (reloaded when it changes)")
+    listener.add_argument("--tls-private-key-file", type=Path, default=None, metavar="FILE",
+                          help="the key of --tls-cert-file")
+    listener.add_argument("--client-ca-file", type=Path, default=None, metavar="FILE",
+                          help="verify client certificates against this CA")
+    listener.add_argument("--max-header-bytes", type=positive_int, default=64 * 1024,
+                          metavar="BYTES", help="longest request line or header (default 65536)")
+    listener.add_argument("--max-headers", type=positive_int, default=128, metavar="N",
+                          help="most request headers (default 128)")
+    listener.add_argument("--max-body-bytes", type=int, default=3 * 1024 * 1024, metavar="BYTES",
+                          help="largest request body, as the kube-apiserver's "
+                          "(default 3145728; 0: no limit)")
+    listener.add_argument("--idle-timeout", type=parse_duration, default=120.0,
+                          metavar="DURATION", help="close idle keep-alive connections after this "
+                          "(default 2m)")
+    listener.add_argument("--header-timeout", type=parse_duration, default=10.0,
+                          metavar="DURATION", help="a request head must arrive within this of "
+                          "its first byte (slowloris; default 10s)")
+    listener.add_argument("--max-requests-per-client", type=int, default=512, metavar="N",
+                          help="concurrent requests per client address, watches included "
+                          "(default 512; 0: no limit)")
+
+    security = parser.add_argument_group("security")
+    security.add_argument("--authn", choices=AUTHN_MODES, default="none",
+                          help="authenticate callers: tokenreview (each presents its own bearer "
+                          "token) or client-cert (CN user, O groups); default none")
+    security.add_argument("--authn-audiences", dest="authn_audiences", action="append",
+                          default=[], metavar="AUDIENCE",
+                          help="TokenReview audiences the caller's token must be for; repeatable")
+    security.add_argument("--authn-cache-ttl", type=parse_duration, default=120.0,
+                          metavar="DURATION",
+                          help="how long a positive TokenReview is cached (default 2m)")
+    security.add_argument("--forward-as", choices=FORWARD_AS, default="proxy",
+                          help="who acts upstream: the proxy's credential (default), or the "
+                          "authenticated caller, impersonated")
+    security.add_argument("--authz", choices=AUTHZ_MODES, default="none",
+                          help="authorize each request with a SubjectAccessReview for the caller")
+    security.add_argument("--policy", type=Path, default=None, metavar="FILE",
+                          help="authorize with this static policy instead (config/policy.example"
+                          ".yaml)")
+    security.add_argument("--insecure-allow-unauthenticated", action="store_true",
+                          help="listen beyond loopback without authenticating callers (anyone "
+                          "who reaches the port acts with the proxy's credentials)")
+    security.add_argument("--audit-log", type=Path, default=None, metavar="FILE",
+                          help="write one JSON line per request here ('-' for standard output)")
+
     ops = parser.add_argument_group("operations")
     ops.add_argument(
         "-v",
@@ -311,6 +371,25 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str]) -> Proxy
             service_port=environ.get("KUBERNETES_SERVICE_PORT"),
             service_account_dir=args.service_account_dir,
         ),
+        security=SecurityConfig(
+            authn=args.authn,
+            authn_audiences=tuple(args.authn_audiences),
+            authn_cache_ttl=args.authn_cache_ttl,
+            forward_as=args.forward_as,
+            authz=args.authz,
+            policy=args.policy,
+            tls_cert_file=args.tls_cert_file,
+            tls_private_key_file=args.tls_private_key_file,
+            client_ca_file=args.client_ca_file,
+            insecure_allow_unauthenticated=args.insecure_allow_unauthenticated,
+            max_header_bytes=args.max_header_bytes,
+            max_headers=args.max_headers,
+            max_body_bytes=args.max_body_bytes,
+            idle_timeout=args.idle_timeout,
+            header_timeout=args.header_timeout,
+            max_requests_per_client=args.max_requests_per_client,
+            audit_log=args.audit_log,
+        ),
         credentials=CredentialConfig(
             impersonate_user=args.as_user,
             impersonate_groups=tuple(args.as_groups),
@@ -348,6 +427,26 @@ def configure_logging(verbosity: int) -> None:
     # Our own start-up notes (insecure TLS, disabled filter) are warnings: always shown.
 
 
+def configure_audit_log(path: Path | None) -> None:
+    """Audit lines go to their own file (or standard output), one JSON object each."""
+    if path is None:
+        return
+    handler: logging.Handler
+    if str(path) == "-":
+        handler = logging.StreamHandler(sys.stdout)
+    else:
+        try:
+            handler = logging.FileHandler(path, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"--audit-log {path}: {(exc.strerror or str(exc)).lower()}") from None
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RedactingFilter())
+    audit = logging.getLogger("proxy.audit")
+    audit.handlers[:] = [handler]
+    audit.setLevel(logging.INFO)
+    audit.propagate = False
+
+
 def print_banner(address: str, target: Target) -> None:
     print(
         f"Starting to serve on {address} "
@@ -356,14 +455,20 @@ def print_banner(address: str, target: Target) -> None:
     )
 
 
-async def serve(config: ProxyConfig, target: Target, worker: WorkerListener | None = None) -> None:
+async def serve(
+    config: ProxyConfig, target: Target, guards: Guards, worker: WorkerListener | None = None
+) -> None:
     """Serve until SIGINT/SIGTERM; a worker tells its parent, which prints the banner once."""
     shutdown = install_shutdown_signals()
-    app = build_app(config.serve, target.upstream)
+    app = build_app(config.serve, target.upstream, security=config.security, guards=guards)
+    tls = guards.listener_tls.context if guards.listener_tls is not None else None
     if worker is None:
-        server = ProxyServer(app, config.listen)
+        server = ProxyServer(app, config.listen, limits=config.security, ssl_context=tls)
     else:
-        server = ProxyServer(app, worker.listen, sock=worker.sock, reuse_port=worker.sock is None)
+        server = ProxyServer(
+            app, worker.listen, sock=worker.sock, reuse_port=worker.sock is None,
+            limits=config.security, ssl_context=tls,
+        )
     address = await server.start()
     if worker is None:
         print_banner(address, target)
@@ -381,11 +486,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from_args(args, dict(os.environ))
         target = build_target(config.kubeconfig, config.serve, config.credentials)
+        guards = build_guards(config.security, config.listen, target.upstream)
+        configure_audit_log(config.security.audit_log)
         runtime = config.runtime
         if runtime.workers > 1:
 
             def worker(listener: WorkerListener) -> int:
-                run_event_loop(serve(config, target, listener), event_loop=runtime.event_loop)
+                run_event_loop(
+                    serve(config, target, guards, listener), event_loop=runtime.event_loop
+                )
                 return 0
 
             return run_workers(
@@ -394,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 worker=worker,
                 announce=lambda address: print_banner(address, target),
             )
-        run_event_loop(serve(config, target), event_loop=runtime.event_loop)
+        run_event_loop(serve(config, target, guards), event_loop=runtime.event_loop)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

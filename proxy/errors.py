@@ -4,6 +4,7 @@
     ├── ConfigError                 bad flags or settings; refused at start-up
     │   └── KubeconfigError         a kubeconfig problem, naming the file and the field
     │       └── NoKubeconfigError   none found (in a pod: use the service account)
+    ├── RequestTooLargeError        a request body over the limit (413)
     ├── CredentialError             a credential could not be obtained (502)
     └── UpstreamError               the API server could not be reached
         ├── UpstreamTLSError        the TLS handshake failed (502)
@@ -44,6 +45,13 @@ class KubeconfigError(ConfigError):
 
 class NoKubeconfigError(KubeconfigError):
     """No kubeconfig anywhere: in a pod, the service account may serve instead."""
+
+
+class RequestTooLargeError(ProxyError):
+    """The client's body is larger than --max-body-bytes."""
+
+    code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    reason = "RequestEntityTooLarge"
 
 
 class CredentialError(ProxyError):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from proxy.errors import RequestTooLargeError
 from proxy.headers import outbound_request_headers, outbound_response_headers
 from proxy.status import status_response
 from proxy.upstream import Upstream
@@ -28,6 +31,36 @@ async def relay_body(source: aiohttp.StreamReader, sink: web.StreamResponse) -> 
     return sent
 
 
+def request_body(request: web.Request, limit: int) -> Any:
+    """The body to stream upstream, held to `limit` bytes (0: no limit).
+
+    A declared length over the limit is refused before anything is sent; a
+    chunked body is counted as it streams and cut off when it passes the limit.
+    """
+    if not request.body_exists:
+        return None
+    if limit <= 0:
+        return request.content
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise RequestTooLargeError(f"the request body ({length} bytes) is larger than "
+                                       f"the proxy's limit of {limit} bytes")
+        return request.content
+    return _counted(request.content, limit)
+
+
+async def _counted(source: aiohttp.StreamReader, limit: int) -> AsyncIterator[bytes]:
+    seen = 0
+    async for chunk in source.iter_any():
+        seen += len(chunk)
+        if seen > limit:
+            raise RequestTooLargeError(
+                f"the request body is larger than the proxy's limit of {limit} bytes"
+            )
+        yield chunk
+
+
 class ForwardHandler:
     """Forwards any method, path and query to the API server, bodies streamed both ways.
 
@@ -35,15 +68,16 @@ class ForwardHandler:
     sanitised, and handed to `Upstream.open`, which injects the credential.
     """
 
-    def __init__(self, upstream: Upstream):
+    def __init__(self, upstream: Upstream, *, max_body_bytes: int = 0):
         self._upstream = upstream
+        self._max_body_bytes = max_body_bytes
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         raw_path = request.raw_path
         if not raw_path.startswith("/"):
             return status_response(400, "the request target must be a path (origin-form)")
         headers = outbound_request_headers(request.headers.items(), keep_content_length=True)
-        body = request.content if request.body_exists else None
+        body = request_body(request, self._max_body_bytes)
         async with self._upstream.open(
             request.method, raw_path, headers=headers, body=body
         ) as upstream:

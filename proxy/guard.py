@@ -55,9 +55,7 @@ class HeaderDeadlineHandler(RequestHandler):
 class GuardedServer(Server):
     """aiohttp's low-level server, making `HeaderDeadlineHandler`s."""
 
-    def __init__(self, *args: Any, header_timeout: float, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._header_timeout = header_timeout
+    _header_timeout: float = 10.0
 
     def __call__(self) -> RequestHandler:
         return HeaderDeadlineHandler(
@@ -86,3 +84,19 @@ def with_client_limit(handler: Handler, max_per_client: int) -> Handler:
                 del in_flight[client]
 
     return limited
+
+
+class GuardedRunner(web.AppRunner):
+    """An AppRunner whose connections get a request-head deadline."""
+
+    def __init__(self, app: web.Application, *, header_timeout: float, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._header_timeout = header_timeout
+
+    async def _make_server(self) -> Server:
+        server = await super()._make_server()
+        # aiohttp builds its Server inside Application; adopt it rather than copy that code.
+        server.__class__ = GuardedServer
+        assert isinstance(server, GuardedServer)
+        server._header_timeout = self._header_timeout
+        return server

@@ -8,19 +8,19 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import stat
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from proxy.config import ListenConfig
+from proxy.config import ListenConfig, SecurityConfig
 from proxy.errors import ConfigError
+from proxy.guard import GuardedRunner
 
 log = logging.getLogger(__name__)
 
-# Long label selectors and field selectors make long request lines; Go allows 1 MiB.
-MAX_LINE_SIZE = 64 * 1024
 SHUTDOWN_TIMEOUT_SECONDS = 2.0
 
 
@@ -34,6 +34,8 @@ class ProxyServer:
         *,
         sock: socket.socket | None = None,
         reuse_port: bool = False,
+        limits: SecurityConfig | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ):
         """`sock`: serve on this listening socket (a worker's inherited one) instead;
         `reuse_port`: bind with SO_REUSEPORT beside the other workers."""
@@ -41,26 +43,32 @@ class ProxyServer:
         self._listen = listen
         self._sock = sock
         self._reuse_port = reuse_port
+        self._limits = limits or SecurityConfig()
+        self._ssl_context = ssl_context
         self._runner: web.AppRunner | None = None
         self.address = ""
         self.port = 0
 
     async def start(self) -> str:
         """Listen first, then report the bound address (port 0 picks a free one)."""
-        runner = web.AppRunner(
+        limits = self._limits
+        runner = GuardedRunner(
             self._app,
+            header_timeout=limits.header_timeout,
             handler_cancellation=True,  # a client that goes away ends its upstream request
             auto_decompress=False,  # bodies pass through as sent
             access_log=None,
-            max_line_size=MAX_LINE_SIZE,
-            max_field_size=MAX_LINE_SIZE,
+            max_line_size=limits.max_header_bytes,
+            max_field_size=limits.max_header_bytes,
+            max_headers=limits.max_headers,
+            keepalive_timeout=limits.idle_timeout,
             shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
         )
         await runner.setup()
         self._runner = runner
         try:
             if self._sock is not None:
-                await web.SockSite(runner, self._sock).start()
+                await web.SockSite(runner, self._sock, ssl_context=self._ssl_context).start()
                 self.address = self._listen_address()
             elif self._listen.unix_socket is not None:
                 self.address = await self._start_unix(runner, self._listen.unix_socket)
@@ -78,7 +86,11 @@ class ProxyServer:
 
     async def _start_tcp(self, runner: web.AppRunner) -> str:
         site = web.TCPSite(
-            runner, self._listen.address, self._listen.port, reuse_port=self._reuse_port or None
+            runner,
+            self._listen.address,
+            self._listen.port,
+            reuse_port=self._reuse_port or None,
+            ssl_context=self._ssl_context,
         )
         try:
             await site.start()
@@ -105,7 +117,7 @@ class ProxyServer:
         # Private from birth: no window in which another user could connect.
         old_umask = os.umask(0o077)
         try:
-            site = web.UnixSite(runner, str(path))
+            site = web.UnixSite(runner, str(path), ssl_context=self._ssl_context)
             await site.start()
         except OSError as exc:
             reason = (exc.strerror or str(exc)).lower()

@@ -24,6 +24,7 @@ from proxy.credentials.base import Credential, CredentialSource
 from proxy.credentials.impersonation import caller_impersonation_headers
 from proxy.errors import (
     KubeconfigError,
+    ProxyError,
     UpstreamError,
     UpstreamTimeoutError,
     UpstreamTLSError,
@@ -244,6 +245,9 @@ class Upstream:
                 f"within {self._connect_timeout:g}s"
             ) from None
         except aiohttp.ClientError as exc:
+            if isinstance(exc.__cause__, ProxyError):
+                # Our own refusal while sending the body (it grew past the limit).
+                raise exc.__cause__ from None
             raise UpstreamError(
                 f"the API server {url.host}:{url.port} failed the request: {type(exc).__name__}"
             ) from None

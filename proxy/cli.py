@@ -424,6 +424,9 @@ def configure_logging(verbosity: int) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # A malformed request is the client's mistake, answered with a 400; aiohttp would log a
+    # traceback for each one. The proxy's own failures are logged by its middleware.
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     # Our own start-up notes (insecure TLS, disabled filter) are warnings: always shown.
 
 

@@ -91,6 +91,11 @@ class FakeAPIServer:
         self._state.streams.cancel_all()
 
     @property
+    def rbac(self) -> RBAC | None:
+        """The grants every request is checked against (None: everything allowed)."""
+        return self._state.rbac
+
+    @property
     def token_issuer(self) -> TokenIssuer:
         """Service-account tokens issued by TokenRequest (and who asked for them)."""
         return self._state.authenticator.issuer

@@ -13,7 +13,14 @@ import aiohttp
 import pytest
 
 from proxy.app import build_app
-from proxy.config import CredentialConfig, KubeconfigSource, ListenConfig, ServeConfig
+from proxy.config import (
+    CredentialConfig,
+    KubeconfigSource,
+    ListenConfig,
+    SecurityConfig,
+    ServeConfig,
+)
+from proxy.security import Guards, build_guards
 from proxy.server import ProxyServer
 from proxy.target import build_target
 from tests.conftest import ADMIN_TOKEN, eventually
@@ -26,6 +33,7 @@ class RunningProxy:
     server: ProxyServer
     url: str
     port: int
+    guards: Guards | None = None
 
 
 StartProxy = Callable[..., Awaitable[RunningProxy]]
@@ -45,6 +53,7 @@ async def start_proxy() -> AsyncIterator[StartProxy]:
         credentials: CredentialConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        security: SecurityConfig | None = None,
         **serve: Any,
     ) -> RunningProxy:
         serve_config = ServeConfig(**serve)
@@ -55,12 +64,25 @@ async def start_proxy() -> AsyncIterator[StartProxy]:
             clock=clock,
             wall=wall,
         )
+        listen = listen or ListenConfig(port=0)
+        security = security or SecurityConfig()
+        guards = build_guards(security, listen, target.upstream)
+        tls = guards.listener_tls.context if guards.listener_tls is not None else None
         server = ProxyServer(
-            build_app(serve_config, target.upstream), listen or ListenConfig(port=0)
+            build_app(serve_config, target.upstream, security=security, guards=guards),
+            listen,
+            limits=security,
+            ssl_context=tls,
         )
         await server.start()
         running.append(server)
-        return RunningProxy(server=server, url=f"http://127.0.0.1:{server.port}", port=server.port)
+        scheme = "https" if tls is not None else "http"
+        return RunningProxy(
+            server=server,
+            url=f"{scheme}://127.0.0.1:{server.port}",
+            port=server.port,
+            guards=guards,
+        )
 
     yield start
     for server in running:
@@ -79,14 +101,23 @@ async def client() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 async def raw_request(port: int, request: bytes, *, timeout: float = 5.0) -> tuple[int, bytes]:
-    """Send bytes exactly as written (no client-side URL normalising); status and body back."""
+    """Send bytes exactly as written (no client-side URL normalising); status and body back.
+
+    The answer is read by its Content-Length (or to EOF without one), so a proxy
+    that answers before the client finished sending is not waited out.
+    """
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(request)
         await writer.drain()
-        data = await asyncio.wait_for(reader.read(), timeout)
+        async with asyncio.timeout(timeout):
+            head = await reader.readuntil(b"\r\n\r\n")
+            lengths = [
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ]
+            body = await (reader.readexactly(lengths[0]) if lengths else reader.read())
     finally:
         writer.close()
-        await writer.wait_closed()
-    head, _, body = data.partition(b"\r\n\r\n")
     return int(head.split(b" ", 2)[1]), body

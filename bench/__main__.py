@@ -44,6 +44,7 @@ QUICK = Settings(
     per_push=50,
 )
 KAP = "kube-auth-proxy"
+UNCAPPED = "--max-requests-per-client=0"
 WATCH_QUERY = WATCH_PATH + "?watch=true"
 
 
@@ -59,13 +60,16 @@ def load_average() -> str:
 
 def subjects(workers: int) -> list[peers.PeerSpec]:
     """kube-auth-proxy as shipped, and with --workers when the CLI has it."""
-    specs = [peers.kube_auth_proxy(KAP)]
+    help_text = subprocess.run(
+        [sys.executable, "-m", "proxy", "--help"], capture_output=True, text=True, timeout=30
+    ).stdout
+    # Every bench client is 127.0.0.1: lift the per-client cap, as kubectl proxy has none.
+    common = [UNCAPPED] if UNCAPPED.split("=")[0] in help_text else []
+    specs = [peers.kube_auth_proxy(KAP, common)]
     if workers > 1:
-        help_text = subprocess.run(
-            [sys.executable, "-m", "proxy", "--help"], capture_output=True, text=True, timeout=30
-        ).stdout
         if "--workers" in help_text:
-            specs.append(peers.kube_auth_proxy(f"{KAP} -w{workers}", ["--workers", str(workers)]))
+            extra = [*common, "--workers", str(workers)]
+            specs.append(peers.kube_auth_proxy(f"{KAP} -w{workers}", extra))
         else:
             warn("kube-auth-proxy has no --workers flag: measured with one process only")
     return specs

@@ -11,22 +11,34 @@ watches served by the proxy, and the forwarder sends the rest to the API server.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from yarl import URL
 
-from proxy.audit import with_audit
+from proxy.audit import AccessLogSink, AuditSink
 from proxy.authn.middleware import with_authentication
 from proxy.authz.middleware import with_authorization
-from proxy.config import SecurityConfig, ServeConfig
+from proxy.clusters import UPSTREAM_FOR, with_clusters
+from proxy.config import OperationsConfig, SecurityConfig, ServeConfig
 from proxy.errors import ProxyError
 from proxy.filters import Handler, RequestFilter, with_filter
 from proxy.forward import ForwardHandler
 from proxy.guard import with_client_limit
+from proxy.health import HealthChecks
+from proxy.metrics import CounterReading, Metrics
+from proxy.observe import Sink, with_observation
+from proxy.reload import Reloader
+from proxy.review_cache import ReviewCache
 from proxy.security import Guards
+from proxy.shutdown import OpenStreams
 from proxy.status import status_response
+from proxy.targets import LiveTargets, Targets
 from proxy.upgrade import UpgradeHandler, upgrade_protocol
 from proxy.upstream import Upstream
 from proxy.watch import WatchHandler
@@ -34,32 +46,60 @@ from proxy.watch_resume import is_watch_request
 
 log = logging.getLogger(__name__)
 
-UPSTREAM = web.AppKey("upstream", Upstream)
+LIVE = web.AppKey("live_targets", LiveTargets)
+STREAMS = web.AppKey("open_streams", OpenStreams)
+METRICS = web.AppKey("metrics", Metrics)
+HEALTH = web.AppKey("health", HealthChecks)
+RELOADER = web.AppKey("reloader", Reloader)
+# Served by the proxy itself; no Kubernetes path starts with "/-/".
+OWN_PREFIX = "/-/"
 
 
 def build_app(
     serve: ServeConfig,
-    upstream: Upstream,
+    live: LiveTargets,
     *,
     security: SecurityConfig | None = None,
     guards: Guards | None = None,
+    operations: OperationsConfig | None = None,
+    rebuild: Callable[[], Targets] | None = None,
+    watch_paths: tuple[Path, ...] = (),
 ) -> web.Application:
+    """The proxy's application; `rebuild` re-reads the kubeconfig (live reload, SIGHUP)."""
     security = security or SecurityConfig()
+    operations = operations or OperationsConfig()
+    streams = OpenStreams()
+    metrics = Metrics(readings=lambda: counter_readings(live, guards))
+    health = HealthChecks(lambda: live.targets.current.upstream)
     app = web.Application(middlewares=[status_errors])
-    app[UPSTREAM] = upstream
-    app.cleanup_ctx.append(_upstream_session)
+    app[LIVE], app[STREAMS], app[METRICS], app[HEALTH] = live, streams, metrics, health
+    app.cleanup_ctx.append(_upstream_sessions)
+    app.on_shutdown.append(streams.stop_all)
+    if rebuild is not None:
+        app[RELOADER] = Reloader(live=live, build=rebuild, paths=watch_paths)
+        if operations.reload:
+            app.cleanup_ctx.append(_watch_kubeconfig)
 
     request_filter = RequestFilter.from_config(serve.filter) if serve.filter else None
     if request_filter is None:
         log.warning(
             "Request filter disabled, your proxy is vulnerable to XSRF attacks, please be cautious"
         )
-    watch = WatchHandler(upstream, ping_interval=serve.ws_ping_interval)
-    handler: Handler = by_kind(
-        forward=ForwardHandler(upstream, max_body_bytes=security.max_body_bytes).handle,
-        upgrade=UpgradeHandler(upstream).handle,
-        websocket_watch=watch.websocket,
-        chunked_watch=watch.chunked if serve.watch_resume else None,
+    handler = per_upstream(
+        lambda upstream: by_kind(
+            forward=ForwardHandler(
+                upstream, max_body_bytes=security.max_body_bytes, streams=streams
+            ).handle,
+            upgrade=UpgradeHandler(upstream).handle,
+            websocket_watch=WatchHandler(
+                upstream, ping_interval=serve.ws_ping_interval, streams=streams
+            ).websocket,
+            chunked_watch=WatchHandler(
+                upstream, ping_interval=serve.ws_ping_interval, streams=streams
+            ).chunked
+            if serve.watch_resume
+            else None,
+        )
     )
     if guards is not None:
         handler = with_authorization(handler, guards.decide)
@@ -67,23 +107,117 @@ def build_app(
             handler, guards.authenticator, impersonate_caller=guards.impersonate_caller
         )
     handler = with_filter(handler, request_filter)
+    handler = with_clusters(handler, live)
     handler = with_api_prefix(handler, serve.api_prefix)
     handler = with_client_limit(handler, security.max_requests_per_client)
-    if security.audit_log is not None:
-        acting = "caller" if guards is not None and guards.impersonate_caller else "proxy"
-        kind = upstream.credentials.kind
-        handler = with_audit(handler, acting=lambda request: f"{acting}:{kind}")
+    handler = with_observation(handler, sinks(security, operations, guards, metrics, live))
 
+    add_own_routes(app.router, OWN_PREFIX, health, metrics)
     if serve.www_dir is not None:
         app.router.add_static(serve.www_prefix, serve.www_dir, show_index=True)
     app.router.add_route("*", "/{path:.*}", handler)
     return app
 
 
-async def _upstream_session(app: web.Application) -> AsyncIterator[None]:
-    await app[UPSTREAM].start()
+def build_health_app(main: web.Application) -> web.Application:
+    """`--health-port`: health and metrics alone on a listener of their own (for probes)."""
+    app = web.Application()
+    add_own_routes(app.router, "/", main[HEALTH], main[METRICS])
+    return app
+
+
+def add_own_routes(
+    router: web.UrlDispatcher, prefix: str, health: HealthChecks, metrics: Metrics
+) -> None:
+    router.add_get(prefix + "healthz", health.livez)
+    router.add_get(prefix + "livez", health.livez)
+    router.add_get(prefix + "readyz", health.readyz)
+    router.add_get(prefix + "metrics", metrics.handle)
+
+
+def sinks(
+    security: SecurityConfig,
+    operations: OperationsConfig,
+    guards: Guards | None,
+    metrics: Metrics,
+    live: LiveTargets,
+) -> list[Sink]:
+    chosen: list[Sink] = [metrics]
+    if operations.access_log:
+        chosen.append(AccessLogSink())
+    if security.audit_log is not None:
+        acting = "caller" if guards is not None and guards.impersonate_caller else "proxy"
+        chosen.append(
+            AuditSink(acting=lambda: f"{acting}:{live.targets.current.upstream.credentials.kind}")
+        )
+    return chosen
+
+
+def counter_readings(live: LiveTargets, guards: Guards | None) -> list[CounterReading]:
+    """Counters kept by credential sources and review caches, read when /metrics is scraped."""
+    readings = []
+    source = live.targets.current.upstream.credentials
+    for attribute, name, help_text in (
+        (
+            "refreshes",
+            "kube_auth_proxy_credential_refreshes",
+            "Credentials obtained or renewed, by source.",
+        ),
+        (
+            "failures",
+            "kube_auth_proxy_credential_refresh_failures",
+            "Failed attempts to obtain or renew a credential, by source.",
+        ),
+    ):
+        readings.append(
+            CounterReading(
+                name, help_text, {"source": source.kind}, float(getattr(source, attribute, 0))
+            )
+        )
+    caches: list[tuple[str, ReviewCache[Any, Any]]] = []
+    if guards is not None and guards.token_reviewer is not None:
+        caches.append(("tokenreview", guards.token_reviewer.cache))
+    if guards is not None and guards.access_reviewer is not None:
+        caches.append(("subjectaccessreview", guards.access_reviewer.cache))
+    for review, cache in caches:
+        for result, value in (("hit", cache.hits), ("miss", cache.misses)):
+            readings.append(
+                CounterReading(
+                    "kube_auth_proxy_review_cache_lookups",
+                    "Review cache lookups, by review and result.",
+                    {"review": review, "result": result},
+                    float(value),
+                )
+            )
+    return readings
+
+
+def per_upstream(make: Callable[[Upstream], Handler]) -> Handler:
+    """The request's upstream (chosen by `with_clusters`) gets handlers of its own."""
+    built: dict[int, Handler] = {}
+
+    async def route(request: web.Request) -> web.StreamResponse:
+        upstream = request[UPSTREAM_FOR]
+        handler = built.get(id(upstream))
+        if handler is None:
+            handler = built[id(upstream)] = make(upstream)
+        return await handler(request)
+
+    return route
+
+
+async def _upstream_sessions(app: web.Application) -> AsyncIterator[None]:
+    await app[LIVE].start()
     yield
-    await app[UPSTREAM].close()
+    await app[LIVE].close()
+
+
+async def _watch_kubeconfig(app: web.Application) -> AsyncIterator[None]:
+    watcher = asyncio.ensure_future(app[RELOADER].watch())
+    yield
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
 
 
 def by_kind(

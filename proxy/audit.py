@@ -1,7 +1,8 @@
-"""One JSON audit line per request: who, what, how it ended, and who acted upstream.
+"""The audit and access logs: sinks of `RequestRecord`s, never holding a token.
 
-Never a token: the query string is dropped from the path (tokens travel there
-in some clients) and credentials are named by kind only.
+Audit: one JSON object per request (who, from where, what, how it ended, who
+acted upstream), for the security trail. Access: one line per request for the
+operator, its query string redacted.
 """
 
 from __future__ import annotations
@@ -13,38 +14,50 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from proxy.filters import Handler
-from proxy.identity import identity_of
+from proxy.authz.attributes import Attributes
+from proxy.observe import RequestRecord
 
 audit_log = logging.getLogger("proxy.audit")
+access_log = logging.getLogger("proxy.access")
 
 
-def with_audit(handler: Handler, *, acting: Callable[[web.Request], str],
-               clock: Callable[[], float] = time.monotonic) -> Handler:
-    """Log each request after it ends; `acting` names the upstream credential mode."""
+class AuditSink:
+    def __init__(self, *, acting: Callable[[], str]):
+        self._acting = acting
 
-    async def audited(request: web.Request) -> web.StreamResponse:
-        started = clock()
-        code = 500
-        response: web.StreamResponse | None = None
-        try:
-            response = await handler(request)
-            code = response.status
-            return response
-        finally:
-            identity = identity_of(request)
-            record = {
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "user": identity.user if identity else None,
-                "groups": list(identity.groups) if identity else [],
-                "source": request.remote,
-                "verb": request.method,
-                "path": request.path,
-                "code": code,
-                "bytes": response.body_length if response is not None else 0,
-                "duration_ms": round((clock() - started) * 1000, 1),
-                "acting_as": acting(request),
-            }
-            audit_log.info(json.dumps(record, separators=(",", ":")))
+    def started(self, request: web.Request, attributes: Attributes, stream: str | None) -> None:
+        return None
 
-    return audited
+    def finished(self, record: RequestRecord) -> None:
+        audit_log.info(json.dumps({
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "user": record.user,
+            "groups": list(record.groups),
+            "source": record.source,
+            "verb": record.method,
+            "path": record.path,
+            "code": record.code,
+            "bytes": record.bytes_out,
+            "duration_ms": round(record.seconds * 1000, 1),
+            "acting_as": self._acting(),
+        }, separators=(",", ":")))
+
+
+class AccessLogSink:
+    def started(self, request: web.Request, attributes: Attributes, stream: str | None) -> None:
+        return None
+
+    def finished(self, record: RequestRecord) -> None:
+        if not access_log.isEnabledFor(logging.INFO):
+            return
+        target = f"{record.path}?{record.query}" if record.query else record.path
+        access_log.info(
+            "%s %s %d %dB %.1fms%s",
+            record.method, target, record.code, record.bytes_out, record.seconds * 1000,
+            f" user={record.user}" if record.user else "",
+            extra={"http": {"method": record.method, "path": record.path,
+                            "query": record.query, "code": record.code,
+                            "bytes": record.bytes_out,
+                            "duration_ms": round(record.seconds * 1000, 1),
+                            "user": record.user, "source": record.source}},
+        )

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from proxy import __version__
-from proxy.app import build_app
 from proxy.config import (
     DEFAULT_ADDRESS,
     DEFAULT_API_PREFIX,
@@ -30,6 +29,7 @@ from proxy.config import (
     FilterConfig,
     KubeconfigSource,
     ListenConfig,
+    OperationsConfig,
     ProxyConfig,
     RuntimeConfig,
     SecurityConfig,
@@ -38,13 +38,10 @@ from proxy.config import (
 )
 from proxy.errors import ConfigError
 from proxy.eventloop import EVENT_LOOPS, UVLOOP, default_event_loop
-from proxy.eventloop import run as run_event_loop
 from proxy.kubeconfig.in_cluster import SERVICE_ACCOUNT_DIR
-from proxy.redact import RedactingFilter
-from proxy.security import AUTHN_MODES, AUTHZ_MODES, FORWARD_AS, Guards, build_guards
-from proxy.server import ProxyServer, install_shutdown_signals
-from proxy.target import Target, build_target
-from proxy.workers import MAX_WORKERS, WorkerListener, run_workers
+from proxy.run import configure_logging, run
+from proxy.security import AUTHN_MODES, AUTHZ_MODES, FORWARD_AS
+from proxy.workers import MAX_WORKERS
 
 log = logging.getLogger("proxy")
 
@@ -275,9 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     listener.add_argument("--header-timeout", type=parse_duration, default=10.0,
                           metavar="DURATION", help="a request head must arrive within this of "
                           "its first byte (slowloris; default 10s)")
-    listener.add_argument("--max-requests-per-client", type=int, default=512, metavar="N",
+    listener.add_argument("--max-requests-per-client", type=int, default=-1, metavar="N",
                           help="concurrent requests per client address, watches included "
-                          "(default 512; 0: no limit)")
+                          "(default: 512 when reachable from other hosts, none on loopback; "
+                          "0: no limit)")
 
     security = parser.add_argument_group("security")
     security.add_argument("--authn", choices=AUTHN_MODES, default="none",
@@ -304,6 +302,24 @@ def build_parser() -> argparse.ArgumentParser:
                           help="write one JSON line per request here ('-' for standard output)")
 
     ops = parser.add_argument_group("operations")
+    ops.add_argument("--health-port", type=parse_port, default=None, metavar="PORT",
+                     help="also serve /healthz, /livez, /readyz and /metrics on this port "
+                     "(for probes); the main port serves them under /-/ anyway")
+    ops.add_argument("--health-address", default=DEFAULT_ADDRESS, metavar="ADDRESS",
+                     help="address of --health-port (default %(default)s; 0.0.0.0 in a pod, "
+                     "where the kubelet probes the pod's IP)")
+    ops.add_argument("--log-format", choices=("text", "json"), default="text",
+                     help="log lines as text (default) or one JSON object each")
+    _bool_flag(ops, "--access-log", default=True,
+               help="log one line per request (default true)")
+    _bool_flag(ops, "--reload", default=True,
+               help="re-read the kubeconfig when it changes (default true; SIGHUP always does)")
+    ops.add_argument("--shutdown-grace", type=parse_duration, default=10.0, metavar="DURATION",
+                     help="on SIGTERM, how long requests in flight may take to finish (default "
+                     "10s); watches are ended at once, cleanly")
+    ops.add_argument("--all-contexts", action="store_true",
+                     help="serve every context of the kubeconfig under /clusters/<context>/, "
+                     "with /clusters listing them")
     ops.add_argument(
         "-v",
         "--v",
@@ -390,6 +406,15 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str]) -> Proxy
             max_requests_per_client=args.max_requests_per_client,
             audit_log=args.audit_log,
         ),
+        operations=OperationsConfig(
+            health_port=args.health_port,
+            health_address=args.health_address,
+            log_format=args.log_format,
+            access_log=args.access_log,
+            reload=args.reload,
+            shutdown_grace=args.shutdown_grace,
+            all_contexts=args.all_contexts,
+        ),
         credentials=CredentialConfig(
             impersonate_user=args.as_user,
             impersonate_groups=tuple(args.as_groups),
@@ -416,100 +441,15 @@ def _slashed(prefix: str, option: str) -> str:
     return prefix if prefix.endswith("/") else prefix + "/"
 
 
-def configure_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity < 3 else logging.DEBUG
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    # A malformed request is the client's mistake, answered with a 400; aiohttp would log a
-    # traceback for each one. The proxy's own failures are logged by its middleware.
-    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
-    # Our own start-up notes (insecure TLS, disabled filter) are warnings: always shown.
-
-
-def configure_audit_log(path: Path | None) -> None:
-    """Audit lines go to their own file (or standard output), one JSON object each."""
-    if path is None:
-        return
-    handler: logging.Handler
-    if str(path) == "-":
-        handler = logging.StreamHandler(sys.stdout)
-    else:
-        try:
-            handler = logging.FileHandler(path, encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"--audit-log {path}: {(exc.strerror or str(exc)).lower()}") from None
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler.addFilter(RedactingFilter())
-    audit = logging.getLogger("proxy.audit")
-    audit.handlers[:] = [handler]
-    audit.setLevel(logging.INFO)
-    audit.propagate = False
-
-
-def print_banner(address: str, target: Target) -> None:
-    print(
-        f"Starting to serve on {address} "
-        f'(context "{target.context.context or "-"}", API server {target.upstream.base_url})',
-        flush=True,
-    )
-
-
-async def serve(
-    config: ProxyConfig, target: Target, guards: Guards, worker: WorkerListener | None = None
-) -> None:
-    """Serve until SIGINT/SIGTERM; a worker tells its parent, which prints the banner once."""
-    shutdown = install_shutdown_signals()
-    app = build_app(config.serve, target.upstream, security=config.security, guards=guards)
-    tls = guards.listener_tls.context if guards.listener_tls is not None else None
-    if worker is None:
-        server = ProxyServer(app, config.listen, limits=config.security, ssl_context=tls)
-    else:
-        server = ProxyServer(
-            app, worker.listen, sock=worker.sock, reuse_port=worker.sock is None,
-            limits=config.security, ssl_context=tls,
-        )
-    address = await server.start()
-    if worker is None:
-        print_banner(address, target)
-    else:
-        worker.ready(address)
-    try:
-        await shutdown.wait()
-    finally:
-        await server.stop()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.verbosity)
     try:
         config = config_from_args(args, dict(os.environ))
-        target = build_target(config.kubeconfig, config.serve, config.credentials)
-        guards = build_guards(config.security, config.listen, target.upstream)
-        configure_audit_log(config.security.audit_log)
-        runtime = config.runtime
-        if runtime.workers > 1:
-
-            def worker(listener: WorkerListener) -> int:
-                run_event_loop(
-                    serve(config, target, guards, listener), event_loop=runtime.event_loop
-                )
-                return 0
-
-            return run_workers(
-                runtime.workers,
-                config.listen,
-                worker=worker,
-                announce=lambda address: print_banner(address, target),
-            )
-        run_event_loop(serve(config, target, guards), event_loop=runtime.event_loop)
+        configure_logging(args.verbosity, log_format=config.operations.log_format,
+                          access_log=config.operations.access_log)
+        return run(config)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
-    return 0

@@ -112,8 +112,22 @@ class SecurityConfig:
     max_body_bytes: int = 3 * 1024 * 1024
     idle_timeout: float = 120.0
     header_timeout: float = 10.0
-    max_requests_per_client: int = 512
+    # -1: decided at start-up (512 when reachable from other hosts, none on loopback).
+    max_requests_per_client: int = -1
     audit_log: Path | None = None
+
+
+@dataclass(frozen=True)
+class OperationsConfig:
+    """Running the proxy as a daemon or a sidecar: health, logs, reload, shutdown, clusters."""
+
+    health_port: int | None = None
+    health_address: str = DEFAULT_ADDRESS
+    log_format: str = "text"  # text | json
+    access_log: bool = True
+    reload: bool = True
+    shutdown_grace: float = 10.0
+    all_contexts: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +137,7 @@ class ProxyConfig:
     kubeconfig: KubeconfigSource = field(default_factory=KubeconfigSource)
     credentials: CredentialConfig = field(default_factory=CredentialConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    operations: OperationsConfig = field(default_factory=OperationsConfig)
     runtime: RuntimeConfig = field(default_factory=lambda: RuntimeConfig())
 
 

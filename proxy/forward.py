@@ -11,6 +11,7 @@ from aiohttp import web
 
 from proxy.errors import RequestTooLargeError
 from proxy.headers import outbound_request_headers, outbound_response_headers
+from proxy.shutdown import OpenStreams
 from proxy.status import status_response
 from proxy.upstream import Upstream
 
@@ -68,9 +69,12 @@ class ForwardHandler:
     sanitised, and handed to `Upstream.open`, which injects the credential.
     """
 
-    def __init__(self, upstream: Upstream, *, max_body_bytes: int = 0):
+    def __init__(
+        self, upstream: Upstream, *, max_body_bytes: int = 0, streams: OpenStreams | None = None
+    ):
         self._upstream = upstream
         self._max_body_bytes = max_body_bytes
+        self._streams = streams or OpenStreams()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         raw_path = request.raw_path
@@ -90,12 +94,21 @@ class ForwardHandler:
                 # A client that left before the headers went out is as gone as one
                 # that leaves mid-body: not an error of the proxy's.
                 await response.prepare(request)
-                await relay_body(upstream.content, response)
+                if upstream.content_length is None:
+                    # A stream (a watch, a log): on shutdown it ends with its last chunk.
+                    with self._streams.track(upstream.close):
+                        await relay_body(upstream.content, response)
+                else:
+                    await relay_body(upstream.content, response)
                 await response.write_eof()
             except ConnectionResetError:
                 # The client went away: leaving this block closes the upstream request.
                 return response
-            except aiohttp.ClientPayloadError as exc:
+            except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+                if self._streams.stopping:
+                    # We closed it to shut down: end the stream as a watch ends.
+                    await response.write_eof()
+                    return response
                 # Headers are sent; ending the body normally would pass a truncated
                 # answer off as complete. Abort the client connection instead.
                 log.warning(

@@ -6,6 +6,7 @@ Each piece is None when its feature is off, so the wrappers in `app` leave it ou
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,9 @@ class Guards:
     access_reviewer: SubjectAccessReviewer | None = None
 
 
-def build_guards(security: SecurityConfig, listen: ListenConfig, upstream: Upstream) -> Guards:
+def build_guards(
+    security: SecurityConfig, listen: ListenConfig, upstream: Callable[[], Upstream]
+) -> Guards:
     """Validate the combination and build each piece; errors name the flag."""
     for value, allowed, flag in ((security.authn, AUTHN_MODES, "--authn"),
                                  (security.authz, AUTHZ_MODES, "--authz"),
@@ -69,8 +72,9 @@ def build_guards(security: SecurityConfig, listen: ListenConfig, upstream: Upstr
         raise ConfigError("--authn client-cert needs --client-ca-file to verify certificates")
 
     async def own_call(method: str, path: str, body: Any) -> tuple[int, Any]:
-        # Reviews are the proxy's own requests, made with its own credential.
-        return await upstream.request_json(method, path, body, upstream.credentials)
+        # Reviews are the proxy's own requests, made with its own (current) credential.
+        current = upstream()
+        return await current.request_json(method, path, body, current.credentials)
 
     reviewer = None
     authenticator: Authenticator | None = None

@@ -36,6 +36,7 @@ class ProxyServer:
         reuse_port: bool = False,
         limits: SecurityConfig | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS,
     ):
         """`sock`: serve on this listening socket (a worker's inherited one) instead;
         `reuse_port`: bind with SO_REUSEPORT beside the other workers."""
@@ -45,6 +46,7 @@ class ProxyServer:
         self._reuse_port = reuse_port
         self._limits = limits or SecurityConfig()
         self._ssl_context = ssl_context
+        self._shutdown_timeout = shutdown_timeout
         self._runner: web.AppRunner | None = None
         self.address = ""
         self.port = 0
@@ -62,7 +64,8 @@ class ProxyServer:
             max_field_size=limits.max_header_bytes,
             max_headers=limits.max_headers,
             keepalive_timeout=limits.idle_timeout,
-            shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
+            # On SIGTERM: stop listening, end the watches, give requests this long to finish.
+            shutdown_timeout=self._shutdown_timeout,
         )
         await runner.setup()
         self._runner = runner

@@ -185,9 +185,9 @@ class Upstream:
             {hdrs.CONTENT_TYPE: "application/json", hdrs.ACCEPT: "application/json"}
         )
         credential = await credentials.credential()
-        response = await self._send(method, raw_path, headers=headers,
-                                    body=json.dumps(body).encode(), credential=credential,
-                                    for_caller=False)
+        payload = json.dumps(body).encode() if body is not None else None
+        response = await self._send(method, raw_path, headers=headers, body=payload,
+                                    credential=credential, for_caller=False)
         async with response:
             if response.status == 401:
                 credentials.invalidate(credential)

@@ -20,6 +20,7 @@ from multidict import CIMultiDict
 
 from proxy.errors import ProxyError
 from proxy.headers import outbound_request_headers
+from proxy.shutdown import OpenStreams
 from proxy.status import status_body, status_response
 from proxy.upstream import Upstream
 from proxy.watch_resume import (
@@ -73,10 +74,12 @@ class WatchHandler:
         *,
         ping_interval: float,
         reopen_interval: float = DEFAULT_REOPEN_INTERVAL,
+        streams: OpenStreams | None = None,
     ) -> None:
         self._upstream = upstream
         self._ping_interval = ping_interval
         self._reopen_interval = reopen_interval
+        self._streams = streams or OpenStreams()
 
     def _watch(self, request: web.Request) -> ResumingWatch:
         return ResumingWatch(
@@ -95,8 +98,14 @@ class WatchHandler:
         await ws.prepare(request)
         pump = asyncio.create_task(self._pump(request, ws))
         reader = asyncio.create_task(_ignore_messages(ws))
+
+        async def going_away() -> None:
+            pump.cancel()
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"proxy shutting down")
+
         try:
-            await asyncio.wait({pump, reader}, return_when=asyncio.FIRST_COMPLETED)
+            with self._streams.track(going_away):
+                await asyncio.wait({pump, reader}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in (pump, reader):
                 task.cancel()
@@ -132,7 +141,9 @@ class WatchHandler:
     async def chunked(self, request: web.Request) -> web.StreamResponse:
         """A chunked watch, resumed upstream: the client sees one stream that does not end."""
         response: web.StreamResponse | None = None
-        try:
+
+        async def relay() -> None:
+            nonlocal response
             async with contextlib.aclosing(self._watch(request).events()) as events:
                 async for item in events:
                     if isinstance(item, Opened):
@@ -142,6 +153,16 @@ class WatchHandler:
                         await response.prepare(request)
                     elif response is not None:
                         await response.write(codec.frame(item))
+
+        relaying = asyncio.ensure_future(relay())
+        try:
+            with self._streams.track(relaying.cancel):
+                await asyncio.shield(relaying)
+        except asyncio.CancelledError:
+            if not self._streams.stopping:
+                relaying.cancel()
+                raise
+            # Shutting down: end the stream with its last chunk, as a watch ends.
         except WatchRefused as refused:
             return web.Response(
                 status=refused.status,

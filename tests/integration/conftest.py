@@ -23,6 +23,7 @@ from proxy.config import (
 from proxy.security import Guards, build_guards
 from proxy.server import ProxyServer
 from proxy.target import build_target
+from proxy.targets import LiveTargets, Targets
 from tests.conftest import ADMIN_TOKEN, eventually
 
 __all__ = ["ADMIN_TOKEN", "RunningProxy", "StartProxy", "eventually", "raw_request"]
@@ -66,10 +67,11 @@ async def start_proxy() -> AsyncIterator[StartProxy]:
         )
         listen = listen or ListenConfig(port=0)
         security = security or SecurityConfig()
-        guards = build_guards(security, listen, target.upstream)
+        live = LiveTargets(Targets(current=target))
+        guards = build_guards(security, listen, lambda: live.targets.current.upstream)
         tls = guards.listener_tls.context if guards.listener_tls is not None else None
         server = ProxyServer(
-            build_app(serve_config, target.upstream, security=security, guards=guards),
+            build_app(serve_config, live, security=security, guards=guards),
             listen,
             limits=security,
             ssl_context=tls,

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean config-example
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ bench: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+## config-example: rewrite config/kube-auth-proxy.example.yaml from the flags
+config-example: $(BIN)/.installed
+	$(BIN)/python -c "from proxy.cli import build_parser; from proxy.options_file import render_example; print(render_example(build_parser()), end='')" > config/kube-auth-proxy.example.yaml

@@ -26,6 +26,7 @@ from proxy.authn.middleware import with_authentication
 from proxy.authz.middleware import with_authorization
 from proxy.clusters import UPSTREAM_FOR, with_clusters
 from proxy.config import OperationsConfig, SecurityConfig, ServeConfig
+from proxy.credentials.base import Clock, monotonic
 from proxy.errors import ProxyError
 from proxy.filters import Handler, RequestFilter, with_filter
 from proxy.forward import ForwardHandler
@@ -64,13 +65,14 @@ def build_app(
     operations: OperationsConfig | None = None,
     rebuild: Callable[[], Targets] | None = None,
     watch_paths: tuple[Path, ...] = (),
+    clock: Clock = monotonic,
 ) -> web.Application:
     """The proxy's application; `rebuild` re-reads the kubeconfig (live reload, SIGHUP)."""
     security = security or SecurityConfig()
     operations = operations or OperationsConfig()
     streams = OpenStreams()
     metrics = Metrics(readings=lambda: counter_readings(live, guards))
-    health = HealthChecks(lambda: live.targets.current.upstream)
+    health = HealthChecks(lambda: live.targets.current.upstream, clock=clock)
     app = web.Application(middlewares=[status_errors])
     app[LIVE], app[STREAMS], app[METRICS], app[HEALTH] = live, streams, metrics, health
     app.cleanup_ctx.append(_upstream_sessions)

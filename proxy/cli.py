@@ -39,11 +39,14 @@ from proxy.config import (
 from proxy.errors import ConfigError
 from proxy.eventloop import EVENT_LOOPS, UVLOOP, default_event_loop
 from proxy.kubeconfig.in_cluster import SERVICE_ACCOUNT_DIR
+from proxy.options_file import ENV_PREFIX, apply_defaults, read_config_file
 from proxy.run import configure_logging, run
 from proxy.security import AUTHN_MODES, AUTHZ_MODES, FORWARD_AS
 from proxy.workers import MAX_WORKERS
 
 log = logging.getLogger("proxy")
+
+CONFIG_VARIABLE = ENV_PREFIX + "CONFIG"
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -302,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="write one JSON line per request here ('-' for standard output)")
 
     ops = parser.add_argument_group("operations")
+    ops.add_argument("--config", type=Path, default=None, metavar="FILE",
+                     help="read options from this YAML file (config/kube-auth-proxy.example."
+                     "yaml lists them all); flags and KUBE_AUTH_PROXY_* variables override it")
     ops.add_argument("--health-port", type=parse_port, default=None, metavar="PORT",
                      help="also serve /healthz, /livez, /readyz and /metrics on this port "
                      "(for probes); the main port serves them under /-/ anyway")
@@ -441,10 +447,24 @@ def _slashed(prefix: str, option: str) -> str:
     return prefix if prefix.endswith("/") else prefix + "/"
 
 
+def parse_options(argv: Sequence[str] | None, environ: dict[str, str]) -> argparse.Namespace:
+    """Flags over KUBE_AUTH_PROXY_* variables over the --config file over the defaults."""
+    parser = build_parser()
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("--config", type=Path, default=None)
+    known, _ = first.parse_known_args(argv)
+    path = known.config or (Path(environ[CONFIG_VARIABLE]) if environ.get(CONFIG_VARIABLE)
+                            else None)
+    file = read_config_file(path) if path is not None else {}
+    apply_defaults(parser, file=file, file_name=str(path), environ=environ)
+    return parser.parse_args(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    environ = dict(os.environ)
     try:
-        config = config_from_args(args, dict(os.environ))
+        args = parse_options(argv, environ)
+        config = config_from_args(args, environ)
         configure_logging(args.verbosity, log_format=config.operations.log_format,
                           access_log=config.operations.access_log)
         return run(config)

@@ -31,9 +31,10 @@ class Targets:
     all_contexts: bool = False
 
     def upstreams(self) -> list[Upstream]:
-        seen = [self.current.upstream]
-        seen.extend(t.upstream for t in self.contexts.values())
-        return seen
+        """Each upstream once (the current context's is also one of `contexts`)."""
+        unique = {id(self.current.upstream): self.current.upstream}
+        unique.update((id(t.upstream), t.upstream) for t in self.contexts.values())
+        return list(unique.values())
 
 
 def build_targets(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -39,6 +41,9 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if user is None:
         return error_response(status.unauthorized())
     request[USER_KEY] = user
+    delay = state.slow_paths.get(request.path)
+    if delay:
+        await asyncio.sleep(delay)
     return await handler(request)
 
 

@@ -90,6 +90,13 @@ class FakeAPIServer:
         """Break off every open watch, log and exec stream now, as a dropped connection would."""
         self._state.streams.cancel_all()
 
+    def slow_down(self, path: str, seconds: float) -> None:
+        """Answer requests for `path` only after `seconds` (0 removes the delay)."""
+        if seconds:
+            self._state.slow_paths[path] = seconds
+        else:
+            self._state.slow_paths.pop(path, None)
+
     @property
     def rbac(self) -> RBAC | None:
         """The grants every request is checked against (None: everything allowed)."""

@@ -38,6 +38,8 @@ class ServerState:
     server_address: str = ""
     # None: everyone may do everything; else every request is checked (and SARs answered).
     rbac: RBAC | None = None
+    # Path -> seconds to wait before answering: a slow API server, for shutdown tests.
+    slow_paths: dict[str, float] = field(default_factory=dict)
 
 
 STATE = web.AppKey("fake_apiserver_state", ServerState)

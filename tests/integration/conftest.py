@@ -11,19 +11,21 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from proxy.app import build_app
 from proxy.config import (
     CredentialConfig,
     KubeconfigSource,
     ListenConfig,
+    OperationsConfig,
     SecurityConfig,
     ServeConfig,
 )
 from proxy.security import Guards, build_guards
 from proxy.server import ProxyServer
 from proxy.target import build_target
-from proxy.targets import LiveTargets, Targets
+from proxy.targets import LiveTargets, Targets, build_targets
 from tests.conftest import ADMIN_TOKEN, eventually
 
 __all__ = ["ADMIN_TOKEN", "RunningProxy", "StartProxy", "eventually", "raw_request"]
@@ -35,6 +37,7 @@ class RunningProxy:
     url: str
     port: int
     guards: Guards | None = None
+    app: web.Application | None = None
 
 
 StartProxy = Callable[..., Awaitable[RunningProxy]]
@@ -55,26 +58,47 @@ async def start_proxy() -> AsyncIterator[StartProxy]:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         security: SecurityConfig | None = None,
+        operations: OperationsConfig | None = None,
+        all_contexts: bool = False,
         **serve: Any,
     ) -> RunningProxy:
         serve_config = ServeConfig(**serve)
-        target = build_target(
-            source or KubeconfigSource(explicit_path=kubeconfig, context=context),
-            serve_config,
-            credentials,
-            clock=clock,
-            wall=wall,
-        )
+        kubeconfig_source = source or KubeconfigSource(explicit_path=kubeconfig, context=context)
+
+        def targets() -> Targets:
+            if all_contexts:
+                return build_targets(
+                    kubeconfig_source,
+                    serve_config,
+                    credentials or CredentialConfig(),
+                    all_contexts=True,
+                )
+            return Targets(
+                current=build_target(
+                    kubeconfig_source, serve_config, credentials, clock=clock, wall=wall
+                )
+            )
+
         listen = listen or ListenConfig(port=0)
         security = security or SecurityConfig()
-        live = LiveTargets(Targets(current=target))
+        live = LiveTargets(targets())
         guards = build_guards(security, listen, lambda: live.targets.current.upstream)
         tls = guards.listener_tls.context if guards.listener_tls is not None else None
+        app = build_app(
+            serve_config,
+            live,
+            security=security,
+            guards=guards,
+            clock=clock,
+            rebuild=targets,
+            operations=operations,
+        )
         server = ProxyServer(
-            build_app(serve_config, live, security=security, guards=guards),
+            app,
             listen,
             limits=security,
             ssl_context=tls,
+            shutdown_timeout=(operations or OperationsConfig()).shutdown_grace,
         )
         await server.start()
         running.append(server)
@@ -84,6 +108,7 @@ async def start_proxy() -> AsyncIterator[StartProxy]:
             url=f"{scheme}://127.0.0.1:{server.port}",
             port=server.port,
             guards=guards,
+            app=app,
         )
 
     yield start

@@ -176,6 +176,12 @@ def test_containerfile_runs_the_console_script_as_a_numeric_non_root_user() -> N
     assert all(part.isdigit() and int(part) != 0 for part in user.split(":"))
 
 
+def test_containerfile_exposes_the_ports_the_sidecar_uses(manifests: list[JSONObject]) -> None:
+    (exposed,) = re.findall(r"^EXPOSE (.*)$", CONTAINERFILE.read_text(), re.MULTILINE)
+    health = {p["containerPort"] for p in container(manifests, SIDECAR)["ports"]}
+    assert {8001, *health} == {int(port) for port in exposed.split()}
+
+
 def test_role_grants_the_service_account_what_the_app_reads(
     manifests: list[JSONObject],
 ) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from proxy.protobuf_wire import iter_fields
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 _MAGIC = b"k8s\x00"
@@ -137,7 +138,7 @@ def decode_protobuf_event(message: bytes) -> WatchEvent:
         kind = _field_map(unknown.get(1, b"")).get(2, b"").decode()
         obj = unknown.get(2, b"")
         if event_type == ERROR:
-            code = next((v for n, w, v in _fields(obj) if n == 6 and w == 0), None)
+            code = next((v for n, w, v in iter_fields(obj) if n == 6 and w == 0), None)
             return WatchEvent(ERROR, None, message, code=code if isinstance(code, int) else None)
         metadata = _field_map(_field_map(obj).get(1, b""))
         # Tables carry a ListMeta (resourceVersion is field 2); objects an ObjectMeta (6).
@@ -167,42 +168,9 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise ValueError("truncated varint")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return result, pos
-
-
-def _fields(data: bytes) -> Iterator[tuple[int, int, int | bytes]]:
-    pos = 0
-    while pos < len(data):
-        key, pos = _read_varint(data, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _read_varint(data, pos)
-            yield number, wire, value
-        elif wire == 2:
-            length, pos = _read_varint(data, pos)
-            if pos + length > len(data):
-                raise ValueError("truncated field")
-            yield number, wire, data[pos : pos + length]
-            pos += length
-        elif wire in (1, 5):
-            pos += 8 if wire == 1 else 4
-        else:
-            raise ValueError(f"unsupported wire type {wire}")
-
-
 def _field_map(data: bytes) -> dict[int, bytes]:
     """Length-delimited fields by number (the last one wins, as protobuf says)."""
-    return {n: v for n, w, v in _fields(data) if w == 2 and isinstance(v, bytes)}
+    return {n: v for n, w, v in iter_fields(data) if w == 2 and isinstance(v, bytes)}
 
 
 def _varint(value: int) -> bytes:

@@ -113,8 +113,7 @@ def build_app(
     handler = with_api_prefix(handler, serve.api_prefix)
     handler = with_client_limit(handler, security.max_requests_per_client)
     handler = with_observation(handler, sinks(security, operations, guards, metrics, live))
-
-    add_own_routes(app.router, OWN_PREFIX, health, metrics)
+    handler = with_own_endpoints(handler, health, metrics)
     if serve.www_dir is not None:
         app.router.add_static(serve.www_prefix, serve.www_dir, show_index=True)
     app.router.add_route("*", "/{path:.*}", handler)
@@ -126,6 +125,30 @@ def build_health_app(main: web.Application) -> web.Application:
     app = web.Application()
     add_own_routes(app.router, "/", main[HEALTH], main[METRICS])
     return app
+
+
+def with_own_endpoints(handler: Handler, health: HealthChecks, metrics: Metrics) -> Handler:
+    """`/-/livez`, `/-/readyz`, `/-/healthz`, `/-/metrics`: the proxy's own, never forwarded.
+
+    Checked here rather than as router entries: the router then holds one route, and
+    resolving it costs nothing on the request path.
+    """
+    own = {
+        "healthz": health.livez,
+        "livez": health.livez,
+        "readyz": health.readyz,
+        "metrics": metrics.handle,
+    }
+
+    async def route(request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if path.startswith(OWN_PREFIX) and request.method in ("GET", "HEAD"):
+            endpoint = own.get(path[len(OWN_PREFIX):])
+            if endpoint is not None:
+                return await endpoint(request)
+        return await handler(request)
+
+    return route
 
 
 def add_own_routes(
@@ -145,7 +168,8 @@ def sinks(
     live: LiveTargets,
 ) -> list[Sink]:
     chosen: list[Sink] = [metrics]
-    if operations.access_log:
+    if operations.access_log is not False:
+        # Whether it writes is the `proxy.access` logger's level (-v, --access-log).
         chosen.append(AccessLogSink())
     if security.audit_log is not None:
         acting = "caller" if guards is not None and guards.impersonate_caller else "proxy"

@@ -50,13 +50,14 @@ class AccessLogSink:
     def finished(self, record: RequestRecord) -> None:
         if not access_log.isEnabledFor(logging.INFO):
             return
-        target = f"{record.path}?{record.query}" if record.query else record.path
+        query = record.query
+        target = f"{record.path}?{query}" if query else record.path
         access_log.info(
             "%s %s %d %dB %.1fms%s",
             record.method, target, record.code, record.bytes_out, record.seconds * 1000,
             f" user={record.user}" if record.user else "",
             extra={"http": {"method": record.method, "path": record.path,
-                            "query": record.query, "code": record.code,
+                            "query": query, "code": record.code,
                             "bytes": record.bytes_out,
                             "duration_ms": round(record.seconds * 1000, 1),
                             "user": record.user, "source": record.source}},

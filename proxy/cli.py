@@ -109,7 +109,9 @@ def parse_port(value: str) -> int:
     return port
 
 
-def _bool_flag(group: argparse._ArgumentGroup, name: str, *, default: bool, help: str) -> None:
+def _bool_flag(
+    group: argparse._ArgumentGroup, name: str, *, default: bool | None, help: str
+) -> None:
     group.add_argument(
         name, nargs="?", const=True, default=default, type=parse_bool, metavar="BOOL", help=help
     )
@@ -217,27 +219,60 @@ def build_parser() -> argparse.ArgumentParser:
     kube.add_argument("--cluster", default=None, help="kubeconfig cluster to use")
     kube.add_argument("--user", default=None, help="kubeconfig user to use")
 
-    kube.add_argument("--in-cluster", action="store_true",
-                      help="use the pod's service account even if a kubeconfig exists "
-                      "(without a kubeconfig it is used whenever KUBERNETES_SERVICE_HOST is set)")
-    kube.add_argument("--service-account-dir", type=Path, default=SERVICE_ACCOUNT_DIR,
-                      metavar="DIR", help="where the service account's token, ca.crt and "
-                      "namespace are (default %(default)s)")
+    kube.add_argument(
+        "--in-cluster",
+        action="store_true",
+        help="use the pod's service account even if a kubeconfig exists "
+        "(without a kubeconfig it is used whenever KUBERNETES_SERVICE_HOST is set)",
+    )
+    kube.add_argument(
+        "--service-account-dir",
+        type=Path,
+        default=SERVICE_ACCOUNT_DIR,
+        metavar="DIR",
+        help="where the service account's token, ca.crt and namespace are (default %(default)s)",
+    )
 
     creds = parser.add_argument_group("credentials")
-    creds.add_argument("--as", dest="as_user", default=None, metavar="USER",
-                       help="impersonate this user upstream (overrides the kubeconfig's `as`)")
-    creds.add_argument("--as-group", dest="as_groups", action="append", default=[],
-                       metavar="GROUP", help="impersonate this group; repeatable")
+    creds.add_argument(
+        "--as",
+        dest="as_user",
+        default=None,
+        metavar="USER",
+        help="impersonate this user upstream (overrides the kubeconfig's `as`)",
+    )
+    creds.add_argument(
+        "--as-group",
+        dest="as_groups",
+        action="append",
+        default=[],
+        metavar="GROUP",
+        help="impersonate this group; repeatable",
+    )
     creds.add_argument("--as-uid", default=None, metavar="UID", help="impersonate this UID")
-    creds.add_argument("--token-request", default=None, metavar="NAMESPACE/SERVICEACCOUNT",
-                       help="act with a short-lived token for this service account, obtained "
-                       "with the kubeconfig's identity (TokenRequest): least privilege")
-    creds.add_argument("--token-audience", dest="token_audiences", action="append", default=[],
-                       metavar="AUDIENCE", help="audience of the requested token; repeatable")
-    creds.add_argument("--token-expiration", type=parse_duration, default=3600.0,
-                       metavar="DURATION", help="lifetime to ask for (default 1h; renewed at "
-                       "80%% of the lifetime the API server grants)")
+    creds.add_argument(
+        "--token-request",
+        default=None,
+        metavar="NAMESPACE/SERVICEACCOUNT",
+        help="act with a short-lived token for this service account, obtained "
+        "with the kubeconfig's identity (TokenRequest): least privilege",
+    )
+    creds.add_argument(
+        "--token-audience",
+        dest="token_audiences",
+        action="append",
+        default=[],
+        metavar="AUDIENCE",
+        help="audience of the requested token; repeatable",
+    )
+    creds.add_argument(
+        "--token-expiration",
+        type=parse_duration,
+        default=3600.0,
+        metavar="DURATION",
+        help="lifetime to ask for (default 1h; renewed at "
+        "80%% of the lifetime the API server grants)",
+    )
 
     watch = parser.add_argument_group("watch and upgrades")
     watch.add_argument(
@@ -256,76 +291,185 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     listener = parser.add_argument_group("listener")
-    listener.add_argument("--tls-cert-file", type=Path, default=None, metavar="FILE",
-                          help="serve HTTPS with this certificate (reloaded when it changes)")
-    listener.add_argument("--tls-private-key-file", type=Path, default=None, metavar="FILE",
-                          help="the key of --tls-cert-file")
-    listener.add_argument("--client-ca-file", type=Path, default=None, metavar="FILE",
-                          help="verify client certificates against this CA")
-    listener.add_argument("--max-header-bytes", type=positive_int, default=64 * 1024,
-                          metavar="BYTES", help="longest request line or header (default 65536)")
-    listener.add_argument("--max-headers", type=positive_int, default=128, metavar="N",
-                          help="most request headers (default 128)")
-    listener.add_argument("--max-body-bytes", type=int, default=3 * 1024 * 1024, metavar="BYTES",
-                          help="largest request body, as the kube-apiserver's "
-                          "(default 3145728; 0: no limit)")
-    listener.add_argument("--idle-timeout", type=parse_duration, default=120.0,
-                          metavar="DURATION", help="close idle keep-alive connections after this "
-                          "(default 2m)")
-    listener.add_argument("--header-timeout", type=parse_duration, default=10.0,
-                          metavar="DURATION", help="a request head must arrive within this of "
-                          "its first byte (slowloris; default 10s)")
-    listener.add_argument("--max-requests-per-client", type=int, default=-1, metavar="N",
-                          help="concurrent requests per client address, watches included "
-                          "(default: 512 when reachable from other hosts, none on loopback; "
-                          "0: no limit)")
+    listener.add_argument(
+        "--tls-cert-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="serve HTTPS with this certificate (reloaded when it changes)",
+    )
+    listener.add_argument(
+        "--tls-private-key-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the key of --tls-cert-file",
+    )
+    listener.add_argument(
+        "--client-ca-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="verify client certificates against this CA",
+    )
+    listener.add_argument(
+        "--max-header-bytes",
+        type=positive_int,
+        default=64 * 1024,
+        metavar="BYTES",
+        help="longest request line or header (default 65536)",
+    )
+    listener.add_argument(
+        "--max-headers",
+        type=positive_int,
+        default=128,
+        metavar="N",
+        help="most request headers (default 128)",
+    )
+    listener.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=3 * 1024 * 1024,
+        metavar="BYTES",
+        help="largest request body, as the kube-apiserver's (default 3145728; 0: no limit)",
+    )
+    listener.add_argument(
+        "--idle-timeout",
+        type=parse_duration,
+        default=120.0,
+        metavar="DURATION",
+        help="close idle keep-alive connections after this (default 2m)",
+    )
+    listener.add_argument(
+        "--header-timeout",
+        type=parse_duration,
+        default=10.0,
+        metavar="DURATION",
+        help="a request head must arrive within this of its first byte (slowloris; default 10s)",
+    )
+    listener.add_argument(
+        "--max-requests-per-client",
+        type=int,
+        default=-1,
+        metavar="N",
+        help="concurrent requests per client address, watches included "
+        "(default: 512 when reachable from other hosts, none on loopback; "
+        "0: no limit)",
+    )
 
     security = parser.add_argument_group("security")
-    security.add_argument("--authn", choices=AUTHN_MODES, default="none",
-                          help="authenticate callers: tokenreview (each presents its own bearer "
-                          "token) or client-cert (CN user, O groups); default none")
-    security.add_argument("--authn-audiences", dest="authn_audiences", action="append",
-                          default=[], metavar="AUDIENCE",
-                          help="TokenReview audiences the caller's token must be for; repeatable")
-    security.add_argument("--authn-cache-ttl", type=parse_duration, default=120.0,
-                          metavar="DURATION",
-                          help="how long a positive TokenReview is cached (default 2m)")
-    security.add_argument("--forward-as", choices=FORWARD_AS, default="proxy",
-                          help="who acts upstream: the proxy's credential (default), or the "
-                          "authenticated caller, impersonated")
-    security.add_argument("--authz", choices=AUTHZ_MODES, default="none",
-                          help="authorize each request with a SubjectAccessReview for the caller")
-    security.add_argument("--policy", type=Path, default=None, metavar="FILE",
-                          help="authorize with this static policy instead (config/policy.example"
-                          ".yaml)")
-    security.add_argument("--insecure-allow-unauthenticated", action="store_true",
-                          help="listen beyond loopback without authenticating callers (anyone "
-                          "who reaches the port acts with the proxy's credentials)")
-    security.add_argument("--audit-log", type=Path, default=None, metavar="FILE",
-                          help="write one JSON line per request here ('-' for standard output)")
+    security.add_argument(
+        "--authn",
+        choices=AUTHN_MODES,
+        default="none",
+        help="authenticate callers: tokenreview (each presents its own bearer "
+        "token) or client-cert (CN user, O groups); default none",
+    )
+    security.add_argument(
+        "--authn-audiences",
+        dest="authn_audiences",
+        action="append",
+        default=[],
+        metavar="AUDIENCE",
+        help="TokenReview audiences the caller's token must be for; repeatable",
+    )
+    security.add_argument(
+        "--authn-cache-ttl",
+        type=parse_duration,
+        default=120.0,
+        metavar="DURATION",
+        help="how long a positive TokenReview is cached (default 2m)",
+    )
+    security.add_argument(
+        "--forward-as",
+        choices=FORWARD_AS,
+        default="proxy",
+        help="who acts upstream: the proxy's credential (default), or the "
+        "authenticated caller, impersonated",
+    )
+    security.add_argument(
+        "--authz",
+        choices=AUTHZ_MODES,
+        default="none",
+        help="authorize each request with a SubjectAccessReview for the caller",
+    )
+    security.add_argument(
+        "--policy",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="authorize with this static policy instead (config/policy.example.yaml)",
+    )
+    security.add_argument(
+        "--insecure-allow-unauthenticated",
+        action="store_true",
+        help="listen beyond loopback without authenticating callers (anyone "
+        "who reaches the port acts with the proxy's credentials)",
+    )
+    security.add_argument(
+        "--audit-log",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write one JSON line per request here ('-' for standard output)",
+    )
 
     ops = parser.add_argument_group("operations")
-    ops.add_argument("--config", type=Path, default=None, metavar="FILE",
-                     help="read options from this YAML file (config/kube-auth-proxy.example."
-                     "yaml lists them all); flags and KUBE_AUTH_PROXY_* variables override it")
-    ops.add_argument("--health-port", type=parse_port, default=None, metavar="PORT",
-                     help="also serve /healthz, /livez, /readyz and /metrics on this port "
-                     "(for probes); the main port serves them under /-/ anyway")
-    ops.add_argument("--health-address", default=DEFAULT_ADDRESS, metavar="ADDRESS",
-                     help="address of --health-port (default %(default)s; 0.0.0.0 in a pod, "
-                     "where the kubelet probes the pod's IP)")
-    ops.add_argument("--log-format", choices=("text", "json"), default="text",
-                     help="log lines as text (default) or one JSON object each")
-    _bool_flag(ops, "--access-log", default=True,
-               help="log one line per request (default true)")
-    _bool_flag(ops, "--reload", default=True,
-               help="re-read the kubeconfig when it changes (default true; SIGHUP always does)")
-    ops.add_argument("--shutdown-grace", type=parse_duration, default=10.0, metavar="DURATION",
-                     help="on SIGTERM, how long requests in flight may take to finish (default "
-                     "10s); watches are ended at once, cleanly")
-    ops.add_argument("--all-contexts", action="store_true",
-                     help="serve every context of the kubeconfig under /clusters/<context>/, "
-                     "with /clusters listing them")
+    ops.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="read options from this YAML file (config/kube-auth-proxy.example."
+        "yaml lists them all); flags and KUBE_AUTH_PROXY_* variables override it",
+    )
+    ops.add_argument(
+        "--health-port",
+        type=parse_port,
+        default=None,
+        metavar="PORT",
+        help="also serve /healthz, /livez, /readyz and /metrics on this port "
+        "(for probes); the main port serves them under /-/ anyway",
+    )
+    ops.add_argument(
+        "--health-address",
+        default=DEFAULT_ADDRESS,
+        metavar="ADDRESS",
+        help="address of --health-port (default %(default)s; 0.0.0.0 in a pod, "
+        "where the kubelet probes the pod's IP)",
+    )
+    ops.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text (default) or one JSON object each",
+    )
+    _bool_flag(
+        ops,
+        "--access-log",
+        default=None,
+        help="log one line per request (default: with -v 1 or more)",
+    )
+    _bool_flag(
+        ops,
+        "--reload",
+        default=True,
+        help="re-read the kubeconfig when it changes (default true; SIGHUP always does)",
+    )
+    ops.add_argument(
+        "--shutdown-grace",
+        type=parse_duration,
+        default=10.0,
+        metavar="DURATION",
+        help="on SIGTERM, how long requests in flight may take to finish (default "
+        "10s); watches are ended at once, cleanly",
+    )
+    ops.add_argument(
+        "--all-contexts",
+        action="store_true",
+        help="serve every context of the kubeconfig under /clusters/<context>/, "
+        "with /clusters listing them",
+    )
     ops.add_argument(
         "-v",
         "--v",
@@ -453,8 +597,9 @@ def parse_options(argv: Sequence[str] | None, environ: dict[str, str]) -> argpar
     first = argparse.ArgumentParser(add_help=False)
     first.add_argument("--config", type=Path, default=None)
     known, _ = first.parse_known_args(argv)
-    path = known.config or (Path(environ[CONFIG_VARIABLE]) if environ.get(CONFIG_VARIABLE)
-                            else None)
+    path = known.config or (
+        Path(environ[CONFIG_VARIABLE]) if environ.get(CONFIG_VARIABLE) else None
+    )
     file = read_config_file(path) if path is not None else {}
     apply_defaults(parser, file=file, file_name=str(path), environ=environ)
     return parser.parse_args(argv)
@@ -465,8 +610,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse_options(argv, environ)
         config = config_from_args(args, environ)
-        configure_logging(args.verbosity, log_format=config.operations.log_format,
-                          access_log=config.operations.access_log)
+        configure_logging(
+            args.verbosity,
+            log_format=config.operations.log_format,
+            access_log=config.operations.access_log
+            if config.operations.access_log is not None
+            else args.verbosity >= 1,
+        )
         return run(config)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

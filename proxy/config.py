@@ -124,7 +124,8 @@ class OperationsConfig:
     health_port: int | None = None
     health_address: str = DEFAULT_ADDRESS
     log_format: str = "text"  # text | json
-    access_log: bool = True
+    # None: on with -v 1 or more, as kubectl logs requests only when asked to be verbose.
+    access_log: bool | None = None
     reload: bool = True
     shutdown_grace: float = 10.0
     all_contexts: bool = False

@@ -26,7 +26,7 @@ from proxy.upgrade import upgrade_protocol
 class RequestRecord:
     method: str
     path: str
-    query: str  # redacted
+    raw_query: str  # as sent: read `query` for logging
     code: int
     bytes_in: int
     bytes_out: int
@@ -37,6 +37,11 @@ class RequestRecord:
     attributes: Attributes
     stream: str | None  # "watch", "websocket" (a served WebSocket watch), "upgrade", or None
     error: str | None  # the ProxyError class when the proxy itself failed the request
+
+    @property
+    def query(self) -> str:
+        """The query string with anything credential-like masked (redacted only when asked)."""
+        return redact(self.raw_query)
 
 
 def stream_kind(request: web.Request, attributes: Attributes) -> str | None:
@@ -79,7 +84,7 @@ def with_observation(
             record = RequestRecord(
                 method=request.method,
                 path=request.path,
-                query=redact(request.query_string),
+                raw_query=request.query_string,
                 code=code,
                 bytes_in=request.content.total_bytes,
                 bytes_out=response.body_length if response is not None else 0,

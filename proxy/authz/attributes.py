@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote
 
@@ -36,7 +37,9 @@ class Attributes:
         return f'{self.verb} resource "{resource}" in API group "{self.api_group}"{where}'
 
 
+@functools.lru_cache(maxsize=4096)
 def request_attributes(method: str, raw_path: str) -> Attributes:
+    """Cached: clients ask for the same few paths over and over."""
     path, _, query = raw_path.partition("?")
     path = unquote(path)
     parts = [p for p in path.strip("/").split("/") if p]

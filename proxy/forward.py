@@ -14,6 +14,7 @@ from proxy.headers import outbound_request_headers, outbound_response_headers
 from proxy.shutdown import OpenStreams
 from proxy.status import status_response
 from proxy.upstream import Upstream
+from proxy.watch_resume import is_watch_request, query_flag
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,13 @@ async def _counted(source: aiohttp.StreamReader, limit: int) -> AsyncIterator[by
         yield chunk
 
 
+def is_endless(request: web.Request) -> bool:
+    """Responses that only end when someone ends them: watches and followed logs."""
+    if is_watch_request(request.method, request.path, request.query):
+        return True
+    return request.path.endswith("/log") and query_flag(request.query.get("follow"))
+
+
 class ForwardHandler:
     """Forwards any method, path and query to the API server, bodies streamed both ways.
 
@@ -94,8 +102,9 @@ class ForwardHandler:
                 # A client that left before the headers went out is as gone as one
                 # that leaves mid-body: not an error of the proxy's.
                 await response.prepare(request)
-                if upstream.content_length is None:
-                    # A stream (a watch, a log): on shutdown it ends with its last chunk.
+                if is_endless(request):
+                    # A watch or a followed log: on shutdown it ends with its last chunk.
+                    # (A chunked list is not one: it gets --shutdown-grace to finish.)
                     with self._streams.track(upstream.close):
                         await relay_body(upstream.content, response)
                 else:

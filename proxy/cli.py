@@ -11,7 +11,7 @@ import os
 import re
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from proxy import __version__
@@ -79,34 +79,24 @@ def parse_bool(value: str) -> bool:
     raise argparse.ArgumentTypeError(f"invalid boolean {value!r}: use true or false")
 
 
-def parse_workers(value: str) -> int:
-    try:
-        workers = int(value)
-    except ValueError:
-        workers = 0
-    if not 1 <= workers <= MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"invalid worker count {value!r}: 1-{MAX_WORKERS}")
-    return workers
+def int_in_range(low: int, high: int | None, *, what: str, form: str) -> Callable[[str], int]:
+    """A flag parser for whole numbers in [low, high], with kubectl-like messages."""
+
+    def parse(value: str) -> int:
+        try:
+            number: int | None = int(value)
+        except ValueError:
+            number = None
+        if number is None or number < low or (high is not None and number > high):
+            raise argparse.ArgumentTypeError(f"invalid {what} {value!r}: {form}")
+        return number
+
+    return parse
 
 
-def positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"invalid value {value!r}: a whole number above 0")
-    return number
-
-
-def parse_port(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid port {value!r}: a number 0-65535") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"invalid port {value!r}: a number 0-65535")
-    return port
+parse_port = int_in_range(0, 65535, what="port", form="a number 0-65535")
+parse_workers = int_in_range(1, MAX_WORKERS, what="worker count", form=f"1-{MAX_WORKERS}")
+positive_int = int_in_range(1, None, what="value", form="a whole number above 0")
 
 
 def _bool_flag(

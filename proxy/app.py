@@ -94,10 +94,12 @@ def build_app(
             ).handle,
             upgrade=UpgradeHandler(upstream).handle,
             websocket_watch=WatchHandler(
-                upstream, ping_interval=serve.ws_ping_interval, streams=streams
+                upstream, ping_interval=serve.ws_ping_interval, streams=streams,
+                max_event_bytes=serve.max_watch_event_bytes,
             ).websocket,
             chunked_watch=WatchHandler(
-                upstream, ping_interval=serve.ws_ping_interval, streams=streams
+                upstream, ping_interval=serve.ws_ping_interval, streams=streams,
+                max_event_bytes=serve.max_watch_event_bytes,
             ).chunked
             if serve.watch_resume
             else None,

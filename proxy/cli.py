@@ -18,6 +18,8 @@ from proxy import __version__
 from proxy.config import (
     DEFAULT_ADDRESS,
     DEFAULT_API_PREFIX,
+    DEFAULT_AUTHN_REVIEW_BURST,
+    DEFAULT_AUTHN_REVIEW_QPS,
     DEFAULT_HOST_ACCEPT_RE,
     DEFAULT_METHOD_REJECT_RE,
     DEFAULT_PATH_ACCEPT_RE,
@@ -42,6 +44,7 @@ from proxy.kubeconfig.in_cluster import SERVICE_ACCOUNT_DIR
 from proxy.options_file import ENV_PREFIX, apply_defaults, read_config_file
 from proxy.run import configure_logging, run
 from proxy.security import AUTHN_MODES, AUTHZ_MODES, FORWARD_AS
+from proxy.watch_stream import DEFAULT_MAX_EVENT_BYTES
 from proxy.workers import MAX_WORKERS
 
 log = logging.getLogger("proxy")
@@ -97,6 +100,18 @@ def int_in_range(low: int, high: int | None, *, what: str, form: str) -> Callabl
 parse_port = int_in_range(0, 65535, what="port", form="a number 0-65535")
 parse_workers = int_in_range(1, MAX_WORKERS, what="worker count", form=f"1-{MAX_WORKERS}")
 positive_int = int_in_range(1, None, what="value", form="a whole number above 0")
+non_negative_int = int_in_range(0, None, what="value", form="a whole number, 0 or more")
+
+
+def non_negative_float(value: str) -> float:
+    """A rate such as --authn-review-qps: a number, 0 or more."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number >= 0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"invalid value {value!r}: a number, 0 or more")
+    return number
 
 
 def _bool_flag(
@@ -279,6 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=False,
         help="resume chunked watches the API server ends, as WebSocket watches always are",
     )
+    watch.add_argument(
+        "--max-watch-event-bytes",
+        type=non_negative_int,
+        default=DEFAULT_MAX_EVENT_BYTES,
+        metavar="BYTES",
+        help="largest watch event held while framing a WebSocket or resumed watch; a larger "
+        "one ends the watch with an ERROR event (default 16777216; 0: no limit)",
+    )
 
     listener = parser.add_argument_group("listener")
     listener.add_argument(
@@ -369,6 +392,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=120.0,
         metavar="DURATION",
         help="how long a positive TokenReview is cached (default 2m)",
+    )
+    security.add_argument(
+        "--authn-review-qps",
+        type=non_negative_float,
+        default=DEFAULT_AUTHN_REVIEW_QPS,
+        metavar="N",
+        help="TokenReviews per second for tokens not in the cache, per client address; "
+        "beyond it 429 (default 10; 0: no limit)",
+    )
+    security.add_argument(
+        "--authn-review-burst",
+        type=positive_int,
+        default=DEFAULT_AUTHN_REVIEW_BURST,
+        metavar="N",
+        help="TokenReviews a client address may make at once before --authn-review-qps "
+        "applies (default 20)",
     )
     security.add_argument(
         "--forward-as",
@@ -514,6 +553,7 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str]) -> Proxy
             filter=filter_config,
             ws_ping_interval=args.ws_ping_interval,
             watch_resume=args.watch_resume,
+            max_watch_event_bytes=args.max_watch_event_bytes,
         ),
         kubeconfig=KubeconfigSource(
             explicit_path=args.kubeconfig,
@@ -531,6 +571,8 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str]) -> Proxy
             authn=args.authn,
             authn_audiences=tuple(args.authn_audiences),
             authn_cache_ttl=args.authn_cache_ttl,
+            authn_review_qps=args.authn_review_qps,
+            authn_review_burst=args.authn_review_burst,
             forward_as=args.forward_as,
             authz=args.authz,
             policy=args.policy,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from proxy.watch_stream import DEFAULT_MAX_EVENT_BYTES
+
 # kubectl proxy's defaults (k8s.io/kubectl/pkg/proxy), so a user can switch without reading.
 DEFAULT_PORT = 8001
 DEFAULT_ADDRESS = "127.0.0.1"
@@ -15,6 +17,9 @@ DEFAULT_PATH_ACCEPT_RE = r"^.*"
 DEFAULT_PATH_REJECT_RE = r"^/api/.*/pods/.*/exec,^/api/.*/pods/.*/attach"
 DEFAULT_METHOD_REJECT_RE = r"^$"
 DEFAULT_WS_PING_INTERVAL = 30.0
+# A client guessing tokens gets this many TokenReviews a second, after a burst of this many.
+DEFAULT_AUTHN_REVIEW_QPS = 10.0
+DEFAULT_AUTHN_REVIEW_BURST = 20
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class ServeConfig:
     ws_ping_interval: float = DEFAULT_WS_PING_INTERVAL
     # Resume chunked watches too, as WebSocket watches always are.
     watch_resume: bool = False
+    # The largest watch event the proxy holds while framing it (0: no limit).
+    max_watch_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,9 @@ class SecurityConfig:
     authn: str = "none"  # none | tokenreview | client-cert
     authn_audiences: tuple[str, ...] = ()
     authn_cache_ttl: float = 120.0
+    # TokenReviews of tokens not in the cache, per client address: a token bucket (0: no limit).
+    authn_review_qps: float = DEFAULT_AUTHN_REVIEW_QPS
+    authn_review_burst: int = DEFAULT_AUTHN_REVIEW_BURST
     forward_as: str = "proxy"  # proxy | caller
     authz: str = "none"  # none | subjectaccessreview
     policy: Path | None = None

@@ -30,7 +30,14 @@ from proxy.watch_resume import (
     WatchRefused,
     status_from_answer,
 )
-from proxy.watch_stream import ERROR, PROTOBUF, WatchCodec, WatchEvent, codec_for
+from proxy.watch_stream import (
+    DEFAULT_MAX_EVENT_BYTES,
+    ERROR,
+    PROTOBUF,
+    WatchCodec,
+    WatchEvent,
+    codec_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,9 @@ log = logging.getLogger(__name__)
 WATCH_SUBPROTOCOLS = ("binary.k8s.io", "base64.binary.k8s.io")
 # The WebSocket handshake is between the client and the proxy: none of it goes upstream.
 _HANDSHAKE_PREFIX = "sec-websocket-"
+# What a watch client sends is read and dropped, but aiohttp assembles each message first:
+# hold no more than this of one (a larger one closes the WebSocket with 1009).
+MAX_CLIENT_MESSAGE_BYTES = 64 * 1024
 
 
 def watch_request_headers(request: web.Request) -> CIMultiDict[str]:
@@ -75,11 +85,13 @@ class WatchHandler:
         ping_interval: float,
         reopen_interval: float = DEFAULT_REOPEN_INTERVAL,
         streams: OpenStreams | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self._upstream = upstream
         self._ping_interval = ping_interval
         self._reopen_interval = reopen_interval
         self._streams = streams or OpenStreams()
+        self._max_event_bytes = max_event_bytes
 
     def _watch(self, request: web.Request) -> ResumingWatch:
         return ResumingWatch(
@@ -87,13 +99,14 @@ class WatchHandler:
             raw_path=request.raw_path,
             headers=watch_request_headers(request),
             reopen_interval=self._reopen_interval,
+            max_event_bytes=self._max_event_bytes,
         )
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(
             protocols=WATCH_SUBPROTOCOLS,
             heartbeat=self._ping_interval or None,
-            max_msg_size=0,  # no limit: large objects pass
+            max_msg_size=MAX_CLIENT_MESSAGE_BYTES,  # the client's; ours are not limited
         )
         await ws.prepare(request)
         pump = asyncio.create_task(self._pump(request, ws))

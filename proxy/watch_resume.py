@@ -27,7 +27,15 @@ from proxy.errors import UpstreamError
 from proxy.headers import outbound_response_headers
 from proxy.status import status_body
 from proxy.upstream import Upstream
-from proxy.watch_stream import BOOKMARK, ERROR, WatchCodec, WatchEvent, codec_for
+from proxy.watch_stream import (
+    BOOKMARK,
+    DEFAULT_MAX_EVENT_BYTES,
+    ERROR,
+    EventTooLargeError,
+    WatchCodec,
+    WatchEvent,
+    codec_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,11 +130,13 @@ class ResumingWatch:
         raw_path: str,
         headers: CIMultiDict[str],
         reopen_interval: float = DEFAULT_REOPEN_INTERVAL,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self._upstream = upstream
         self._path, _, self._raw_query = raw_path.partition("?")
         self._headers = headers
         self._reopen_interval = reopen_interval
+        self._max_event_bytes = max_event_bytes
         query = dict(parse_qsl(self._raw_query, keep_blank_values=True))
         self._client_bookmarks = query_flag(query.get("allowWatchBookmarks"))
         self._initial_events = query_flag(query.get("sendInitialEvents"))
@@ -139,6 +149,7 @@ class ResumingWatch:
         loop = asyncio.get_running_loop()
         deadline = None if self._timeout is None else loop.time() + self._timeout
         codec: WatchCodec | None = None
+        too_large: dict[str, Any] | None = None
         while True:
             opened_at = loop.time()
             try:
@@ -155,14 +166,25 @@ class ResumingWatch:
                         yield codec.error_event(status_from_answer(response.status, body))
                         return
                     # A fresh splitter per stream: a broken-off event must not prefix the next.
-                    splitter = codec_for(response.headers.get("Content-Type", ""))
+                    splitter = codec_for(
+                        response.headers.get("Content-Type", ""),
+                        max_event_bytes=self._max_event_bytes,
+                    )
                     if codec is None:
                         codec = splitter
                         headers = outbound_response_headers(response.headers.items())
                         headers.popall("Content-Length", None)
                         yield Opened(codec=codec, headers=headers)
                     while chunk := await _read(response.content, deadline, self._path):
-                        for event in splitter.feed(chunk):
+                        try:
+                            events = splitter.feed(chunk)
+                        except EventTooLargeError as exc:
+                            # Its bytes are freed and the upstream request closed; the watch
+                            # ends as the API server ends a failed one.
+                            log.warning("watch %s: %s", self._path, exc)
+                            too_large = status_body(500, str(exc))
+                            break
+                        for event in events:
                             self._track(event)
                             if event.type == BOOKMARK and not self._client_bookmarks:
                                 continue
@@ -174,6 +196,9 @@ class ResumingWatch:
                     raise
                 log.warning("re-opening watch %s failed: %s", self._path, exc)
                 yield codec.error_event(status_body(exc.code, str(exc), reason=exc.reason))
+                return
+            if too_large is not None and codec is not None:
+                yield codec.error_event(too_large)
                 return
             if deadline is not None and loop.time() >= deadline:
                 return

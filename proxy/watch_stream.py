@@ -5,6 +5,10 @@ type and resourceVersion (to resume) and its bytes as the API server framed a
 single event: a JSON line, or a protobuf `WatchEvent` without the 4-byte
 length prefix of the chunked stream (what the API server sends as one
 WebSocket message). Only that much of protobuf is decoded.
+
+An event is held in memory until it is complete, so its size is bounded
+(`max_event_bytes`): an upstream that sends a line without end, or declares a
+4 GiB protobuf message, is refused with `EventTooLargeError` and its bytes freed.
 """
 
 from __future__ import annotations
@@ -22,6 +26,24 @@ _LENGTH = struct.Struct(">I")
 
 BOOKMARK = "BOOKMARK"
 ERROR = "ERROR"
+
+# The largest watch event held while it arrives. The API server stores objects of up to
+# 1.5 MiB (etcd's default --max-request-bytes) and accepts 3 MiB request bodies; as JSON an
+# object grows (base64 for binary data: 4/3; escaped control characters: up to 6x), and some
+# clusters raise etcd's limit. 16 MiB passes every object a stock cluster can hold, with
+# room, while one watch can no longer take the proxy's memory.
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
+
+
+class EventTooLargeError(ValueError):
+    """The upstream sent (or announced) a watch event larger than `max_event_bytes`."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the API server sent a watch event larger than the proxy's limit of {limit} bytes "
+            "(--max-watch-event-bytes)"
+        )
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -48,12 +70,18 @@ class WatchCodec(Protocol):
     def error_event(self, status: dict[str, Any]) -> WatchEvent: ...
 
 
-def codec_for(content_type: str) -> WatchCodec:
-    """The codec for the upstream's Content-Type: protobuf when it says so, else JSON lines."""
+def codec_for(content_type: str, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+              ) -> WatchCodec:
+    """The codec for the upstream's Content-Type: protobuf when it says so, else JSON lines.
+
+    `max_event_bytes`: the largest event `feed` holds (0: no limit).
+    """
     media_type = content_type.split(";")[0].strip().lower()
     if media_type == PROTOBUF:
-        return ProtobufWatchCodec(content_type=content_type)
-    return JSONWatchCodec(content_type=content_type or "application/json")
+        return ProtobufWatchCodec(content_type=content_type, max_event_bytes=max_event_bytes)
+    return JSONWatchCodec(
+        content_type=content_type or "application/json", max_event_bytes=max_event_bytes
+    )
 
 
 class JSONWatchCodec:
@@ -61,19 +89,44 @@ class JSONWatchCodec:
 
     is_text = True
 
-    def __init__(self, *, content_type: str = "application/json") -> None:
+    def __init__(
+        self,
+        *,
+        content_type: str = "application/json",
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
         self.content_type = content_type
+        self._limit = max_event_bytes
         self._buffer = bytearray()
+        # The start of the buffer holds no newline up to here: a long line is scanned once.
+        self._scanned = 0
 
     def feed(self, data: bytes) -> list[WatchEvent]:
-        self._buffer += data
+        buffer = self._buffer
+        buffer += data
         events = []
-        while (end := self._buffer.find(b"\n")) != -1:
-            line = bytes(self._buffer[:end])
-            del self._buffer[: end + 1]
+        start = 0
+        while (end := buffer.find(b"\n", self._scanned)) != -1:
+            self._check(end - start)
+            line = bytes(buffer[start:end])
+            start = self._scanned = end + 1
             if line.strip():
                 events.append(self._event(line + b"\n"))
+        del buffer[:start]
+        self._scanned = len(buffer)
+        self._check(len(buffer))
         return events
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes of an incomplete event held until the rest arrives."""
+        return len(self._buffer)
+
+    def _check(self, size: int) -> None:
+        if self._limit and size > self._limit:
+            self._buffer.clear()  # frees its memory
+            self._scanned = 0
+            raise EventTooLargeError(self._limit)
 
     def frame(self, event: WatchEvent) -> bytes:
         return event.data
@@ -102,8 +155,14 @@ class ProtobufWatchCodec:
 
     is_text = False
 
-    def __init__(self, *, content_type: str = f"{PROTOBUF};stream=watch") -> None:
+    def __init__(
+        self,
+        *,
+        content_type: str = f"{PROTOBUF};stream=watch",
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
         self.content_type = content_type
+        self._limit = max_event_bytes
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> list[WatchEvent]:
@@ -111,6 +170,10 @@ class ProtobufWatchCodec:
         events = []
         while len(self._buffer) >= _LENGTH.size:
             (length,) = _LENGTH.unpack_from(self._buffer)
+            if self._limit and length > self._limit:
+                # Refused on the announcement: none of its bytes are held.
+                self._buffer.clear()
+                raise EventTooLargeError(self._limit)
             end = _LENGTH.size + length
             if len(self._buffer) < end:
                 break
@@ -118,6 +181,11 @@ class ProtobufWatchCodec:
             del self._buffer[:end]
             events.append(decode_protobuf_event(message))
         return events
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes of an incomplete event held until the rest arrives."""
+        return len(self._buffer)
 
     def frame(self, event: WatchEvent) -> bytes:
         return _LENGTH.pack(len(event.data)) + event.data

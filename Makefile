@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench clean config-example
+.PHONY: demo test test-corpus lint typecheck unit bench clean config-example
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ demo: $(BIN)/.installed
 ## test: lint, type-check, then the whole suite (unit, integration, end to end)
 test: lint typecheck
 	$(BIN)/python -m pytest -q
+
+## test-corpus: replay the recorded kube-apiserver corpus against the fake API server
+##              (KUBE_AUTH_PROXY_CORPUS=DIR, default ../shared/apiserver-corpus)
+test-corpus: $(BIN)/.installed
+	$(BIN)/python -m pytest -q tests/corpus
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check proxy tests bench

@@ -45,13 +45,16 @@ class FakeAPIServer:
         bookmark_interval: float = 1.0,
         max_token_expiration: int | None = None,
         rbac: RBAC | None = None,
+        store: Store | None = None,
     ) -> None:
         self.ca = ca if ca is not None else trustme.CA()
         self.host = host
         self.port = port
         self._hostnames = tuple(server_hostnames)
         self._state = ServerState(
-            store=Store(history_size=history_size),
+            # A shared store: a second server over the same objects (another apiserver
+            # instance in front of the same etcd, configured differently).
+            store=store if store is not None else Store(history_size=history_size),
             authenticator=Authenticator(
                 tokens=dict(DEFAULT_TOKENS if tokens is None else tokens),
                 basic_users=dict(basic_users or {}),

@@ -5,6 +5,7 @@
     │   └── KubeconfigError         a kubeconfig problem, naming the file and the field
     │       └── NoKubeconfigError   none found (in a pod: use the service account)
     ├── RequestTooLargeError        a request body over the limit (413)
+    ├── TooManyRequestsError        a client over a rate limit, with when to retry (429)
     ├── CredentialError             a credential could not be obtained (502)
     └── UpstreamError               the API server could not be reached
         ├── UpstreamTLSError        the TLS handshake failed (502)
@@ -52,6 +53,17 @@ class RequestTooLargeError(ProxyError):
 
     code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     reason = "RequestEntityTooLarge"
+
+
+class TooManyRequestsError(ProxyError):
+    """A client went over a rate limit; `retry_after` says when it may try again (seconds)."""
+
+    code = HTTPStatus.TOO_MANY_REQUESTS
+    reason = "TooManyRequests"
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class CredentialError(ProxyError):

@@ -2,7 +2,10 @@
 
 Positive and negative answers live for different times (a revoked token must
 not stay valid for long; a mistyped one must not hammer the API server), the
-size is bounded, and concurrent misses for one key share a single review.
+size is bounded (each TTL's cache holds at most `max_entries`, so a flood of
+negative answers never pushes out the positive ones), and concurrent misses for
+one key share a single review. A review about to be made may be refused first
+(`admit`: a rate limit), and a refusal is not cached.
 """
 
 from __future__ import annotations
@@ -36,14 +39,26 @@ class ReviewCache(Generic[K, V]):
         self.hits = 0
         self.misses = 0
 
-    async def get(self, key: K, review: Callable[[], Awaitable[V]]) -> V:
-        """The cached answer for `key`, or the one `review()` gives (errors are not cached)."""
+    async def get(
+        self,
+        key: K,
+        review: Callable[[], Awaitable[V]],
+        *,
+        admit: Callable[[], None] | None = None,
+    ) -> V:
+        """The cached answer for `key`, or the one `review()` gives (errors are not cached).
+
+        `admit` is called only when a new review is about to be made; what it raises is
+        raised here, and no review is made.
+        """
         for cache in (self._positive, self._negative):
             if key in cache:
                 self.hits += 1
                 return cache[key]
         pending = self._inflight.get(key)
         if pending is None:
+            if admit is not None:
+                admit()
             self.misses += 1
             pending = asyncio.ensure_future(self._review(key, review))
             self._inflight[key] = pending

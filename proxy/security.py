@@ -15,6 +15,7 @@ from proxy.authn.middleware import (
     ClientCertificateAuthenticator,
     TokenReviewAuthenticator,
 )
+from proxy.authn.review_rate import ReviewRateLimiter
 from proxy.authn.tokenreview import TokenReviewer
 from proxy.authz.middleware import Decide, static_decider
 from proxy.authz.policy import load_policy
@@ -81,7 +82,11 @@ def build_guards(
     if security.authn == "tokenreview":
         reviewer = TokenReviewer(call=own_call, audiences=security.authn_audiences,
                                  cache_ttl=security.authn_cache_ttl)
-        authenticator = TokenReviewAuthenticator(reviewer)
+        limiter = None
+        if security.authn_review_qps > 0:
+            limiter = ReviewRateLimiter(rate=security.authn_review_qps,
+                                        burst=security.authn_review_burst)
+        authenticator = TokenReviewAuthenticator(reviewer, limiter=limiter)
     elif security.authn == "client-cert":
         authenticator = ClientCertificateAuthenticator()
     decide: Decide | None = None

@@ -1,15 +1,20 @@
-"""The authentication wrapper: no identity, no request (401 `Status`)."""
+"""The authentication wrapper: no identity, no request (401 `Status`); a client reviewing
+too many unknown tokens, no review (429 `Status` with Retry-After)."""
 
 from __future__ import annotations
 
 import logging
+import math
+from functools import partial
 from typing import Protocol
 
 from aiohttp import web
 
 from proxy.authn.client_cert import identity_from_peercert
+from proxy.authn.review_rate import ReviewRateLimiter
 from proxy.authn.tokenreview import TokenReviewer
 from proxy.authn.tokens import bearer_token
+from proxy.errors import TooManyRequestsError
 from proxy.filters import Handler
 from proxy.identity import ACTING_FOR, IDENTITY, Identity
 from proxy.status import status_response
@@ -24,14 +29,21 @@ class Authenticator(Protocol):
 
 
 class TokenReviewAuthenticator:
-    def __init__(self, reviewer: TokenReviewer):
+    """Callers' bearer tokens, reviewed; with a `limiter`, unknown ones at a bounded rate per
+    client address (`identify` raises `TooManyRequestsError` beyond it)."""
+
+    def __init__(self, reviewer: TokenReviewer, *, limiter: ReviewRateLimiter | None = None):
         self.reviewer = reviewer
+        self.limiter = limiter
 
     async def identify(self, request: web.Request) -> tuple[Identity | None, str]:
         token = bearer_token(request.headers)
         if token is None:
             return None, "no bearer token"
-        result = await self.reviewer.authenticate(token)
+        admit = None
+        if self.limiter is not None:
+            admit = partial(self.limiter.take, request.remote or "unknown")
+        result = await self.reviewer.authenticate(token, admit=admit)
         return result.identity, result.reason
 
 
@@ -54,7 +66,14 @@ def with_authentication(
         return handler
 
     async def authenticated(request: web.Request) -> web.StreamResponse:
-        identity, reason = await authenticator.identify(request)
+        try:
+            identity, reason = await authenticator.identify(request)
+        except TooManyRequestsError as exc:
+            log.info("throttled %s %s from %s: %s",
+                     request.method, request.path, request.remote, exc)
+            response = status_response(exc.code, str(exc), reason=exc.reason)
+            response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+            return response
         if identity is None:
             log.info("unauthenticated %s %s from %s: %s",
                      request.method, request.path, request.remote, reason)

@@ -54,9 +54,12 @@ class TokenReviewer:
             max_entries=max_entries, clock=clock,
         )
 
-    async def authenticate(self, token: str) -> ReviewResult:
+    async def authenticate(
+        self, token: str, *, admit: Callable[[], None] | None = None
+    ) -> ReviewResult:
+        """`admit` may refuse (raise) before a review of a token the cache does not know."""
         key = hmac.new(self._key, token.encode(), hashlib.sha256).digest()
-        return await self.cache.get(key, lambda: self._review(token))
+        return await self.cache.get(key, lambda: self._review(token), admit=admit)
 
     async def _review(self, token: str) -> ReviewResult:
         spec: dict[str, Any] = {"token": token}

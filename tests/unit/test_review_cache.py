@@ -63,3 +63,46 @@ async def test_failures_are_not_cached() -> None:
         return True
 
     assert await cache.get("k", fine) is True
+
+
+async def test_admit_called_only_before_a_new_review_and_its_refusal_not_cached() -> None:
+    cache: ReviewCache[str, bool] = ReviewCache(positive_ttl=60, negative_ttl=10, is_positive=bool)
+    admitted: list[str] = []
+    refuse = True
+
+    def admit() -> None:
+        admitted.append("k")
+        if refuse:
+            raise PermissionError("over the rate")
+
+    async def review() -> bool:
+        return False
+
+    with pytest.raises(PermissionError):
+        await cache.get("k", review, admit=admit)
+    assert cache.misses == 0, "a refused review was not made"
+    refuse = False
+    assert await cache.get("k", review, admit=admit) is False
+    assert await cache.get("k", review, admit=admit) is False, "a cached negative answer"
+    assert admitted == ["k", "k"]
+
+
+async def test_negative_answers_bounded_apart_from_positive_ones() -> None:
+    cache: ReviewCache[str, bool] = ReviewCache(
+        positive_ttl=60, negative_ttl=10, is_positive=bool, max_entries=50
+    )
+
+    async def answer(value: bool) -> bool:
+        return value
+
+    await cache.get("good", lambda: answer(True))
+    for n in range(500):
+        await cache.get(f"bad-{n}", lambda: answer(False))
+    assert cache.misses == 501
+    assert await cache.get("good", lambda: answer(False)) is True, "still cached"
+    assert cache.misses == 501
+    for n in range(450, 500):
+        await cache.get(f"bad-{n}", lambda: answer(False))
+    assert cache.misses == 501, "the last 50 negative answers are kept"
+    await cache.get("bad-0", lambda: answer(False))
+    assert cache.misses == 502, "older ones were let go"

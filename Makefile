@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-corpus lint typecheck unit bench clean config-example
+.PHONY: demo test test-corpus test-cluster lint typecheck unit bench clean config-example
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ test: lint typecheck
 ##              (KUBE_AUTH_PROXY_CORPUS=DIR, default ../shared/apiserver-corpus)
 test-corpus: $(BIN)/.installed
 	$(BIN)/python -m pytest -q tests/corpus
+
+## test-cluster: the end-to-end scenarios against your own cluster: the current context of
+##               $KUBECONFIG (or ~/.kube/config; `make test-cluster KUBECONFIG=FILE`), in a
+##               temporary namespace that is deleted afterwards
+test-cluster: $(BIN)/.installed
+	KUBE_AUTH_PROXY_CLUSTER_KUBECONFIG="$(or $(KUBECONFIG),$(HOME)/.kube/config)" \
+		$(BIN)/python -m pytest -q tests/cluster
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check proxy tests bench

@@ -221,15 +221,18 @@ def counter_readings(live: LiveTargets, guards: Guards | None) -> list[CounterRe
 
 
 def per_upstream(make: Callable[[Upstream], Handler]) -> Handler:
-    """The request's upstream (chosen by `with_clusters`) gets handlers of its own."""
-    built: dict[int, Handler] = {}
+    """The request's upstream (chosen by `with_clusters`) gets handlers of its own; those of
+    upstreams closed after a reload are let go when a new upstream appears."""
+    built: dict[int, tuple[Upstream, Handler]] = {}
 
     async def route(request: web.Request) -> web.StreamResponse:
         upstream = request[UPSTREAM_FOR]
-        handler = built.get(id(upstream))
-        if handler is None:
-            handler = built[id(upstream)] = make(upstream)
-        return await handler(request)
+        entry = built.get(id(upstream))
+        if entry is None or entry[0] is not upstream:
+            for key in [key for key, (known, _) in built.items() if known.closed]:
+                del built[key]
+            entry = built[id(upstream)] = (upstream, make(upstream))
+        return await entry[1](request)
 
     return route
 

@@ -42,7 +42,9 @@ def with_clusters(handler: Handler, live: LiveTargets) -> Handler:
             request = request.clone(rel_url=URL("/" + tail, encoded=True))
             upstream = target.upstream
         request[UPSTREAM_FOR] = upstream
-        return await handler(request)
+        # Held from the moment it is chosen: a reload then closes it only after this request.
+        with upstream.in_flight.hold():
+            return await handler(request)
 
     return routed
 

@@ -32,6 +32,7 @@ from proxy.errors import (
 )
 from proxy.identity import ACTING_FOR
 from proxy.kubeconfig.model import ClusterConfig
+from proxy.leases import Leases
 from proxy.tls import UpstreamTLS
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,9 @@ class Upstream:
         self._connect_timeout = connect_timeout
         self._keepalive = keepalive
         self._session: aiohttp.ClientSession | None = None
+        # Requests using this upstream: replaced by a reload, it is closed once they end.
+        self.in_flight = Leases()
+        self._closed = False
         if self._tls is None and self.base_url.startswith("http:"):
             log.warning(
                 "%s: %s is plain http: credentials cross the network unencrypted",
@@ -139,9 +143,15 @@ class Upstream:
         )
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    @property
+    def closed(self) -> bool:
+        """Closed for good: replaced by a reload and idle, or the proxy stopped."""
+        return self._closed
 
     def url_for(self, raw_path: str) -> URL:
         """The upstream URL for a raw request target: nothing decoded, nothing re-encoded."""
@@ -149,6 +159,20 @@ class Upstream:
 
     @asynccontextmanager
     async def open(
+        self,
+        method: str,
+        raw_path: str,
+        *,
+        headers: CIMultiDict[str],
+        body: Any = None,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """The response, with a lease on this upstream held until it is done with."""
+        with self.in_flight.hold():
+            async with self._open(method, raw_path, headers=headers, body=body) as response:
+                yield response
+
+    @asynccontextmanager
+    async def _open(
         self,
         method: str,
         raw_path: str,
@@ -181,6 +205,12 @@ class Upstream:
         self, method: str, raw_path: str, body: Any, credentials: CredentialSource
     ) -> tuple[int, Any]:
         """A small JSON call of the proxy's own (TokenRequest, reviews) with a given source."""
+        with self.in_flight.hold():
+            return await self._request_json(method, raw_path, body, credentials)
+
+    async def _request_json(
+        self, method: str, raw_path: str, body: Any, credentials: CredentialSource
+    ) -> tuple[int, Any]:
         headers: CIMultiDict[str] = CIMultiDict(
             {hdrs.CONTENT_TYPE: "application/json", hdrs.ACCEPT: "application/json"}
         )
@@ -206,6 +236,11 @@ class Upstream:
         credential: Credential,
         for_caller: bool = True,
     ) -> aiohttp.ClientResponse:
+        if self._closed:
+            # Chosen before a reload replaced it, and used after it was closed: rare, retryable.
+            raise UpstreamUnreachableError(
+                f"the connections to {self.base_url} were closed after a kubeconfig reload"
+            )
         assert self._session is not None, "Upstream.start() was not awaited"
         outbound = headers.copy()
         self._inject(outbound, credential, for_caller=for_caller)

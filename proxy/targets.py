@@ -1,8 +1,9 @@
 """The clusters the proxy serves now: the current context's, and with --all-contexts every one.
 
 A `Targets` is replaced whole when the kubeconfig changes; a request keeps the
-upstream it started with (an open watch finishes on the old credential), and
-retired upstreams are closed when the proxy stops.
+upstream it started with (an open watch finishes on the old credential), and a
+replaced upstream's connections are closed as soon as its last request ends,
+so reloads (an OIDC refresh rewrites the kubeconfig) do not pile up sessions.
 """
 
 from __future__ import annotations
@@ -64,12 +65,15 @@ def build_targets(
 
 
 class LiveTargets:
-    """Holds the `Targets` in use, and the upstream sessions' lifecycle."""
+    """Holds the `Targets` in use, and the upstream sessions' lifecycle: started with the
+    proxy or when a reload brings them, closed when replaced and idle, or when it stops."""
 
     def __init__(self, targets: Targets):
         self.targets = targets
-        self._retired: list[Upstream] = []
+        # Replaced upstreams whose requests have not all ended, each with its closing task.
+        self._retiring: dict[asyncio.Future[None], Upstream] = {}
         self._started = False
+        self.retired = 0  # replaced upstreams closed so far
 
     async def start(self) -> None:
         for upstream in self.targets.upstreams():
@@ -80,9 +84,33 @@ class LiveTargets:
         if self._started:
             for upstream in targets.upstreams():
                 await upstream.start()
-        self._retired.extend(self.targets.upstreams())
+        kept = {id(upstream) for upstream in targets.upstreams()}
+        replaced = [u for u in self.targets.upstreams() if id(u) not in kept]
         self.targets = targets
+        for upstream in replaced:
+            closing = asyncio.ensure_future(self._close_when_idle(upstream))
+            self._retiring[closing] = upstream
+            closing.add_done_callback(self._forget)
+
+    @property
+    def retiring(self) -> int:
+        """Replaced upstreams still serving requests that began on them."""
+        return len(self._retiring)
+
+    async def _close_when_idle(self, upstream: Upstream) -> None:
+        await upstream.in_flight.idle()
+        await upstream.close()
+        self.retired += 1
+        log.info("closed the connections to %s of a replaced kubeconfig", upstream.base_url)
+
+    def _forget(self, closing: asyncio.Future[None]) -> None:
+        self._retiring.pop(closing, None)
 
     async def close(self) -> None:
-        upstreams = {id(u): u for u in [*self.targets.upstreams(), *self._retired]}
+        """Close every upstream, replaced ones with requests still open included."""
+        retiring = list(self._retiring.items())
+        for closing, _ in retiring:
+            closing.cancel()
+        await asyncio.gather(*(closing for closing, _ in retiring), return_exceptions=True)
+        upstreams = {id(u): u for u in [*self.targets.upstreams(), *(u for _, u in retiring)]}
         await asyncio.gather(*(u.close() for u in upstreams.values()))

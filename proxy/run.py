@@ -20,7 +20,7 @@ from proxy.config import ListenConfig, ProxyConfig
 from proxy.errors import ConfigError
 from proxy.eventloop import run as run_event_loop
 from proxy.listener import is_loopback
-from proxy.redact import RedactingFilter
+from proxy.redact import install_redaction
 from proxy.reload import watched_paths
 from proxy.security import Guards, build_guards
 from proxy.server import ProxyServer, install_shutdown_signals
@@ -47,8 +47,13 @@ class JSONFormatter(logging.Formatter):
         http = getattr(record, "http", None)
         if isinstance(http, dict):
             entry.update(http)
-        if record.exc_info:
+        # exc_text, when set, is the traceback already masked by RedactingFilter.
+        if record.exc_text:
+            entry["error"] = record.exc_text
+        elif record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = record.stack_info
         return json.dumps(entry, separators=(",", ":"))
 
 
@@ -60,7 +65,7 @@ def configure_logging(verbosity: int, *, log_format: str = "text", access_log: b
         JSONFormatter() if log_format == "json"
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
-    handler.addFilter(RedactingFilter())
+    install_redaction(handler)  # the message, the traceback, and the final line
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -84,7 +89,7 @@ def configure_audit_log(path: Path | None) -> None:
         except OSError as exc:
             raise ConfigError(f"--audit-log {path}: {(exc.strerror or str(exc)).lower()}") from None
     handler.setFormatter(logging.Formatter("%(message)s"))
-    handler.addFilter(RedactingFilter())
+    install_redaction(handler)
     audit = logging.getLogger("proxy.audit")
     audit.handlers[:] = [handler]
     audit.setLevel(logging.INFO)

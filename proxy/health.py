@@ -19,6 +19,7 @@ from aiohttp import web
 
 from proxy.credentials.base import Clock
 from proxy.errors import ProxyError
+from proxy.redact import redact
 from proxy.upstream import Upstream
 
 CHECK_TIMEOUT_SECONDS = 5.0
@@ -71,6 +72,9 @@ class HealthChecks:
             return [CheckResult("credential"), CheckResult("upstream", str(exc))]
         except TimeoutError:
             return [CheckResult("credential"), CheckResult("upstream", "timed out")]
+        if 300 <= status < 400:
+            return [CheckResult("credential"), CheckResult(
+                "upstream", f"GET /version answered a redirect ({status}); not followed")]
         if status >= 500 or status in (401, 403):
             return [CheckResult("credential"),
                     CheckResult("upstream", f"GET /version answered {status}")]
@@ -87,7 +91,9 @@ def _answer(request: web.Request, name: str, results: list[CheckResult]) -> web.
         if result.error is None:
             lines.append(f"[+]{result.name} ok")
         else:
-            why = result.error if verbose else "reason withheld"
+            # Errors are written to be shown (an exec plugin's is its name and exit code);
+            # masking again is the last line of defence for a probe anyone may call.
+            why = redact(result.error) if verbose else "reason withheld"
             lines.append(f"[-]{result.name} failed: {why}")
     lines.append(f"{name} check {'failed' if failed else 'passed'}")
     return web.Response(status=500 if failed else 200, text="\n".join(lines) + "\n")

@@ -67,6 +67,9 @@ class TokenReviewer:
             spec["audiences"] = list(self._audiences)
         body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec}
         status, answer = await self._call("POST", TOKENREVIEW_PATH, body)
+        if 300 <= status < 400:
+            raise UpstreamError(f"TokenReview failed: the API server answered a redirect "
+                                f"({status}) for POST {TOKENREVIEW_PATH}; not followed")
         if status not in (200, 201) or not isinstance(answer, dict):
             # Not a verdict on the token: do not cache, answer 503.
             raise UpstreamError(f"TokenReview failed: the API server answered {status}")

@@ -48,6 +48,9 @@ class SubjectAccessReviewer:
         body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
                 "spec": spec}
         status, answer = await self._call("POST", SAR_PATH, body)
+        if 300 <= status < 400:
+            raise UpstreamError(f"SubjectAccessReview failed: the API server answered a "
+                                f"redirect ({status}) for POST {SAR_PATH}; not followed")
         if status not in (200, 201) or not isinstance(answer, dict):
             raise UpstreamError(f"SubjectAccessReview failed: the API server answered {status}")
         verdict = answer.get("status") or {}

@@ -25,7 +25,7 @@ from proxy.credentials.client_cert import parse_client_certificate
 from proxy.credentials.refreshing import Expiring
 from proxy.errors import CredentialError, KubeconfigError
 from proxy.kubeconfig.model import ClusterConfig, UserConfig
-from proxy.redact import summarise_output
+from proxy.redact import mask_helper_output
 
 log = logging.getLogger(__name__)
 
@@ -156,23 +156,28 @@ class ExecPlugin:
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             )
         except OSError as exc:
-            raise CredentialError(f"exec plugin {name!r} could not start: "
-                                  f"{(exc.strerror or str(exc)).lower()}") from None
+            raise CredentialError(f'exec plugin "{name}" could not start: '
+                                  f"{(exc.strerror or type(exc).__name__).lower()}") from None
         try:
             stdout, stderr = await asyncio.wait_for(process.communicate(), self._timeout)
         except TimeoutError:
             process.kill()
             await process.wait()
             raise CredentialError(
-                f"exec plugin {name!r} did not finish within {self._timeout:g}s"
+                f'exec plugin "{name}" did not finish within {self._timeout:g}s'
             ) from None
         if process.returncode != 0:
-            summary = summarise_output(stderr.decode(errors="replace"))
+            _log_stderr(name, f"exited with code {process.returncode}", stderr)
             raise CredentialError(
-                f"exec plugin {name!r} failed with exit code {process.returncode}"
-                + (f": {summary}" if summary else "")
+                f'exec plugin "{name}" exited with code {process.returncode}; '
+                "see the proxy's log"
             )
-        return self._parse(stdout, name)
+        try:
+            return self._parse(stdout, name)
+        except CredentialError:
+            if stderr.strip():
+                _log_stderr(name, "printed no usable ExecCredential", stderr)
+            raise
 
     def _parse(self, stdout: bytes, name: str) -> Expiring:
         try:
@@ -180,27 +185,30 @@ class ExecPlugin:
         except ValueError:
             # Never quote the output: it may hold half a token.
             raise CredentialError(
-                f"exec plugin {name!r} printed something that is not an ExecCredential "
+                f'exec plugin "{name}" printed something that is not an ExecCredential '
                 f"(not JSON, {len(stdout)} bytes)"
             ) from None
         if not isinstance(document, dict) or document.get("kind") != "ExecCredential":
-            raise CredentialError(f"exec plugin {name!r} printed JSON that is not an "
+            raise CredentialError(f'exec plugin "{name}" printed JSON that is not an '
                                   "ExecCredential")
-        if document.get("apiVersion") != self._config.api_version:
+        answered = document.get("apiVersion")
+        if answered != self._config.api_version:
+            # Quote only a known value: whatever else the plugin printed may be a secret.
+            shown = f'"{answered}"' if answered in API_VERSIONS else "another apiVersion"
             raise CredentialError(
-                f"exec plugin {name!r} answered with apiVersion "
-                f"{document.get('apiVersion')!r}, expected {self._config.api_version!r}"
+                f'exec plugin "{name}" answered with {shown}, '
+                f'expected "{self._config.api_version}"'
             )
         status = document.get("status")
         if not isinstance(status, dict):
-            raise CredentialError(f"exec plugin {name!r}: the ExecCredential has no status")
+            raise CredentialError(f'exec plugin "{name}": the ExecCredential has no status')
         token = status.get("token") or None
         cert_data, key_data = status.get("clientCertificateData"), status.get("clientKeyData")
         if bool(cert_data) != bool(key_data):
-            raise CredentialError(f"exec plugin {name!r} returned only one of "
+            raise CredentialError(f'exec plugin "{name}" returned only one of '
                                   "clientCertificateData and clientKeyData")
         if not token and not cert_data:
-            raise CredentialError(f"exec plugin {name!r} returned neither a token nor a "
+            raise CredentialError(f'exec plugin "{name}" returned neither a token nor a '
                                   "client certificate and key")
         certificate = None
         if cert_data and key_data:
@@ -227,6 +235,15 @@ class ExecPlugin:
         )
 
 
+def _log_stderr(name: str, what: str, stderr: bytes) -> None:
+    """The plugin's stderr, masked, for the operator: the only place it is shown."""
+    masked = mask_helper_output(stderr.decode(errors="replace"))
+    if masked:
+        log.warning('exec plugin "%s" %s; its stderr (masked):\n%s', name, what, masked)
+    else:
+        log.warning('exec plugin "%s" %s; its stderr was empty', name, what)
+
+
 def _parse_expiry(value: object, name: str) -> float | None:
     if value in (None, ""):
         return None
@@ -234,7 +251,7 @@ def _parse_expiry(value: object, name: str) -> float | None:
         moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         raise CredentialError(
-            f"exec plugin {name!r}: expirationTimestamp {value!r} is not an RFC 3339 time"
+            f'exec plugin "{name}": status.expirationTimestamp is not an RFC 3339 time'
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)

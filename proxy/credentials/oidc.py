@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from proxy.credentials.base import Credential
 from proxy.credentials.client_cert import read_material
@@ -140,11 +142,14 @@ class OIDCRefresher:
                         "client_id": self._config.client_id}
                 if self._config.client_secret:
                     form["client_secret"] = self._config.client_secret
-                async with session.post(endpoint, data=form, ssl=self._ssl) as response:
-                    body = await _json_body(response, "token endpoint")
+                # A redirect would re-send the refresh token and client secret elsewhere.
+                async with session.post(endpoint, data=form, ssl=self._ssl,
+                                        allow_redirects=False) as response:
+                    body = await _json_body(response, "token endpoint", endpoint)
         except aiohttp.ClientError as exc:
             raise CredentialError(
-                f"OIDC issuer {self._config.issuer_url} unreachable: {type(exc).__name__}"
+                f"OIDC issuer {endpoint_name(self._config.issuer_url)} unreachable: "
+                f"{type(exc).__name__}"
             ) from None
         id_token = body.get("id_token")
         if not isinstance(id_token, str) or not id_token:
@@ -157,21 +162,27 @@ class OIDCRefresher:
 
     async def _token_endpoint(self, session: aiohttp.ClientSession) -> str:
         url = f"{self._config.issuer_url}/.well-known/openid-configuration"
-        async with session.get(url, ssl=self._ssl) as response:
-            document = await _json_body(response, "discovery document")
+        async with session.get(url, ssl=self._ssl, allow_redirects=False) as response:
+            document = await _json_body(response, "discovery document", url)
         endpoint = document.get("token_endpoint")
         if not isinstance(endpoint, str) or not endpoint.startswith("https://"):
-            raise CredentialError(f"{url} names no https token_endpoint")
+            raise CredentialError(f"{endpoint_name(url)} names no https token_endpoint")
         return endpoint
 
     def _persist(self, id_token: str) -> None:
         values = {"id-token": id_token}
         if self._refresh_token:
             values["refresh-token"] = self._refresh_token
+        field = f"{self._user.field_name('auth-provider')}.config"
         try:
             self._save(Path(self._user.file), user=self._user.name, values=values)
-        except (KubeconfigError, OSError) as exc:
-            log.warning("OIDC tokens refreshed but not saved to the kubeconfig: %s", exc)
+        except KubeconfigError as exc:
+            # The error names the file and field only: never quote the file's content.
+            log.warning("OIDC tokens refreshed but not saved to %s (%s): %s",
+                        self._user.file, exc.field or field, exc.detail)
+        except OSError as exc:
+            log.warning("OIDC tokens refreshed but not saved to %s (%s): %s", self._user.file,
+                        field, (exc.strerror or type(exc).__name__).lower())
 
     def _expiring(self, token: str) -> Expiring:
         expires_at = id_token_expiry(token)
@@ -180,9 +191,24 @@ class OIDCRefresher:
                         expires_at=expires_at, renew_at=renew_at)
 
 
-async def _json_body(response: aiohttp.ClientResponse, what: str) -> dict[str, Any]:
+def endpoint_name(url: str) -> str:
+    """A URL fit for a message: no query, fragment or userinfo (they may carry secrets)."""
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return "(an unparsable URL)"
+    if not parsed.is_absolute():
+        return "(a relative URL)"
+    return str(parsed.with_user(None).with_query(None).with_fragment(None))
+
+
+async def _json_body(response: aiohttp.ClientResponse, what: str, url: str) -> dict[str, Any]:
+    if 300 <= response.status < 400:
+        raise CredentialError(f"OIDC {what} {endpoint_name(url)} answered a redirect "
+                              f"({response.status}); redirects are not followed")
     if response.status != 200:
-        raise CredentialError(f"OIDC {what} answered {response.status} {response.reason}")
+        raise CredentialError(f"OIDC {what} answered {response.status}"
+                              + await _oauth_error(response))
     try:
         body = await response.json(content_type=None)
     except ValueError:
@@ -190,3 +216,16 @@ async def _json_body(response: aiohttp.ClientResponse, what: str) -> dict[str, A
     if not isinstance(body, dict):
         raise CredentialError(f"OIDC {what} answered with JSON that is not an object")
     return body
+
+
+async def _oauth_error(response: aiohttp.ClientResponse) -> str:
+    """The OAuth `error` code (`invalid_grant`), when it is one: never free text."""
+    try:
+        body = await response.json(content_type=None)
+    except (ValueError, aiohttp.ClientError):
+        return ""
+    code = body.get("error") if isinstance(body, dict) else None
+    return f" ({code})" if isinstance(code, str) and _OAUTH_ERROR_CODE.fullmatch(code) else ""
+
+
+_OAUTH_ERROR_CODE = re.compile(r"[a-z_]{1,40}")

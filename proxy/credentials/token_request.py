@@ -17,11 +17,13 @@ from urllib.parse import quote
 from proxy.credentials.base import Credential, CredentialSource
 from proxy.credentials.refreshing import Expiring, renew_point, wall_clock
 from proxy.errors import ConfigError, CredentialError
+from proxy.redact import redact
 
 # (method, path, body, credential source) -> (status, JSON body)
 JSONCaller = Callable[[str, str, Any, CredentialSource], Awaitable[tuple[int, Any]]]
 
 RENEW_AT_FRACTION = 0.8
+MESSAGE_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,13 @@ class TokenRequester:
         body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}
         who = f"{self._config.namespace}/{self._config.service_account}"
         status, answer = await self._call("POST", self._config.path, body, self._identity)
+        if 300 <= status < 400:
+            raise CredentialError(f"TokenRequest for service account {who}: the API server "
+                                  f"answered a redirect ({status}) for POST {self._config.path}; "
+                                  "redirects are not followed")
         if status != 201 and status != 200:
-            message = answer.get("message") if isinstance(answer, dict) else None
             raise CredentialError(f"TokenRequest for service account {who} was refused: "
-                                  f"{status} {message or ''}".rstrip())
+                                  f"{status} {_status_message(answer)}".rstrip())
         token_status = answer.get("status") if isinstance(answer, dict) else None
         token = token_status.get("token") if isinstance(token_status, dict) else None
         if not isinstance(token, str) or not token:
@@ -82,6 +87,14 @@ class TokenRequester:
             expires_at=expires_at,
             renew_at=renew_point(now=now, expires_at=expires_at, fraction=RENEW_AT_FRACTION),
         )
+
+
+def _status_message(answer: object) -> str:
+    """The API server's `Status` message, masked and cut short: it reaches clients."""
+    message = answer.get("message") if isinstance(answer, dict) else None
+    if not isinstance(message, str):
+        return ""
+    return redact(" ".join(message.split()))[:MESSAGE_LIMIT]
 
 
 def _timestamp(value: object) -> float | None:

@@ -19,20 +19,30 @@ def update_auth_provider_config(path: Path, *, user: str, values: Mapping[str, s
     The new file is written beside the old one and renamed over it, so a reader
     (kubectl, another proxy) sees the old file or the new one, never half of one.
     """
+    where = f"users[name={user}].user.auth-provider.config"
     try:
         document: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise KubeconfigError(f"cannot re-read to save refreshed tokens: {exc}",
-                              file=str(path)) from None
-    entry = next(
-        (u for u in (document or {}).get("users") or [] if isinstance(u, dict)
-         and u.get("name") == user),
-        None,
-    )
+    except OSError as exc:
+        raise KubeconfigError(
+            f"cannot re-read to save refreshed tokens: {(exc.strerror or '').lower()}",
+            file=str(path), field=where,
+        ) from None
+    except yaml.YAMLError as exc:
+        # PyYAML's message quotes the offending line, which may hold a token: position only.
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise KubeconfigError(f"not valid YAML{at}; refreshed tokens not saved",
+                              file=str(path), field=where) from None
+    users = document.get("users") if isinstance(document, dict) else None
+    candidates = users if isinstance(users, list) else []
+    entry = next((u for u in candidates if isinstance(u, dict) and u.get("name") == user), None)
     if entry is None:
         raise KubeconfigError("the user is gone from the file; refreshed tokens not saved",
                               file=str(path), field=f"users[name={user}]")
-    config = entry.setdefault("user", {}).setdefault("auth-provider", {}).setdefault("config", {})
+    config = _mapping_at(entry, ("user", "auth-provider", "config"))
+    if config is None:
+        raise KubeconfigError("not a mapping; refreshed tokens not saved",
+                              file=str(path), field=where)
     config.update(values)
     mode = path.stat().st_mode & 0o777
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -46,3 +56,16 @@ def update_auth_provider_config(path: Path, *, user: str, values: Mapping[str, s
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _mapping_at(entry: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any] | None:
+    """The nested mapping at `keys`, created where missing; None where something else is."""
+    current = entry
+    for key in keys:
+        child = current.setdefault(key, {})
+        if child is None:
+            child = current[key] = {}
+        if not isinstance(child, dict):
+            return None
+        current = child
+    return current

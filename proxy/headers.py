@@ -15,6 +15,8 @@ IMPERSONATE_USER = istr("Impersonate-User")
 IMPERSONATE_GROUP = istr("Impersonate-Group")
 IMPERSONATE_UID = istr("Impersonate-Uid")
 IMPERSONATE_EXTRA_PREFIX = "impersonate-extra-"
+# A browser's bearer token, carried as a WebSocket subprotocol: never forwarded.
+BEARER_SUBPROTOCOL_PREFIX = "base64url.bearer.authorization.k8s.io."
 # Set by authenticating front proxies (the apiserver's requestheader authenticator).
 REMOTE_PREFIX = "x-remote-"
 
@@ -77,8 +79,18 @@ def outbound_request_headers(
             continue
         if lowered in _PER_CONNECTION and not (keep_content_length and lowered == "content-length"):
             continue
+        if lowered == "sec-websocket-protocol" and BEARER_SUBPROTOCOL_PREFIX in value.lower():
+            value = without_bearer_subprotocol(value)
+            if not value:
+                continue
         outbound.add(name, value)
     return outbound
+
+
+def without_bearer_subprotocol(value: str) -> str:
+    """A Sec-WebSocket-Protocol value without the entry carrying the caller's bearer token."""
+    return ", ".join(p.strip() for p in value.split(",")
+                     if p.strip() and not p.strip().lower().startswith(BEARER_SUBPROTOCOL_PREFIX))
 
 
 def outbound_response_headers(inbound: Iterable[tuple[str, str]]) -> CIMultiDict[str]:

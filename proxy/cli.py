@@ -42,6 +42,7 @@ from proxy.errors import ConfigError
 from proxy.eventloop import EVENT_LOOPS, UVLOOP, default_event_loop
 from proxy.kubeconfig.in_cluster import SERVICE_ACCOUNT_DIR
 from proxy.options_file import ENV_PREFIX, apply_defaults, read_config_file
+from proxy.redact import redact
 from proxy.run import configure_logging, run
 from proxy.security import AUTHN_MODES, AUTHZ_MODES, FORWARD_AS
 from proxy.watch_stream import DEFAULT_MAX_EVENT_BYTES
@@ -651,7 +652,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return run(config)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -20,7 +20,7 @@ from proxy.config import ListenConfig, ProxyConfig
 from proxy.errors import ConfigError
 from proxy.eventloop import run as run_event_loop
 from proxy.listener import is_loopback
-from proxy.redact import install_redaction
+from proxy.redact import install_redaction, redact
 from proxy.reload import watched_paths
 from proxy.security import Guards, build_guards
 from proxy.server import ProxyServer, install_shutdown_signals
@@ -103,7 +103,7 @@ def banner(address: str, targets: Targets) -> str:
             f"API server {current.upstream.base_url})")
     if targets.all_contexts:
         line += f"; {len(targets.contexts)} clusters under /clusters/"
-    return line
+    return redact(line)  # a server URL may carry userinfo
 
 
 def complete(config: ProxyConfig) -> ProxyConfig:

@@ -40,6 +40,7 @@ CALLER_SECRET = "caller-secret-0002"
 REFRESH_SECRET = "rt-secret-refresh-0003"
 CLIENT_SECRET = "cs-secret-client-0004"
 QUERY_SECRET = "q-secret-0005"
+USERINFO_SECRET = "userinfo-secret-0007"
 
 # An exec plugin's stderr, one credential shape per line, with the secret of each line.
 PLUGIN_STDERR = {
@@ -496,7 +497,8 @@ async def test_proxy_process_logs_hold_no_secret(
 ) -> None:
     """`python -m proxy -v 9 --log-format ...`: the flags' own wiring, as deployed."""
     plugin = write_plugin(tmp_path, stderr="\n".join(PLUGIN_STDERR) + "\n", code=1)
-    kubeconfig = write_kubeconfig(tmp_path / "k", server=upstream.url, user=exec_user(plugin))
+    server = upstream.url.replace("://", f"://admin:{USERINFO_SECRET}@")
+    kubeconfig = write_kubeconfig(tmp_path / "k", server=server, user=exec_user(plugin))
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "proxy", "--port", "0", "--kubeconfig", str(kubeconfig),
         "-v", "9", "--log-format", log_format,
@@ -519,4 +521,19 @@ async def test_proxy_process_logs_hold_no_secret(
     log = ProxyLog(log_format, io.StringIO((await process.stderr.read()).decode()))
     assert seen[0].status == 502
     assert "exited with code 1" in log.text and "<redacted>" in log.text
-    assert_nowhere((*PLUGIN_SECRETS, QUERY_SECRET, CALLER_SECRET), log, *seen)
+    assert USERINFO_SECRET not in banner
+    assert_nowhere((*PLUGIN_SECRETS, QUERY_SECRET, CALLER_SECRET, USERINFO_SECRET), log, *seen)
+
+
+async def test_start_up_error_masks_the_kubeconfig_it_quotes(tmp_path: Path) -> None:
+    kubeconfig = write_kubeconfig(tmp_path / "k", server=f"ftp://admin:{USERINFO_SECRET}@host",
+                                  user={"token": ADMIN_SECRET})
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "proxy", "--port", "0", "--kubeconfig", str(kubeconfig),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    assert "not an http(s) URL" in err.decode()
+    for secret in (USERINFO_SECRET, ADMIN_SECRET):
+        assert secret.encode() not in out + err

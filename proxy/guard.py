@@ -1,63 +1,210 @@
 """Connection and request limits that keep one client from starving the others.
 
-- a request head must arrive within `header_timeout` of its first byte (slowloris);
+- a request head must arrive within `header_timeout` (slowloris): timed from the
+  connection's start, and on a keep-alive connection from the first byte after a
+  response; between requests `idle_timeout` (aiohttp's keep-alive timer) governs.
+  Once a head is complete, nothing here cuts the request: a streaming body, a
+  WebSocket, a spliced upgrade or a watch lives until one side ends it (as Go's
+  `ReadHeaderTimeout` and `IdleTimeout`, which kubectl proxy inherits);
 - a client address may have at most `max_per_client` requests in flight (429 beyond).
+
+aiohttp's private attributes are read here and nowhere else (`aiohttp_internals_missing`
+says which ones, and start-up refuses an aiohttp without them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
 from aiohttp.web_server import Server
 
 from proxy.filters import Handler
 from proxy.status import status_response
 
 
-class HeaderDeadlineHandler(RequestHandler):
-    """aiohttp's connection handler, closing connections whose request head dribbles in."""
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
 
-    header_timeout: float = 10.0
 
-    def __init__(self, *args: Any, header_timeout: float, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.header_timeout = header_timeout
-        self._deadline: asyncio.TimerHandle | None = None
+class Drainable(Protocol):
+    """A request body: has it all arrived?"""
 
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self._messages:  # a complete request head was parsed
+    def is_eof(self) -> bool: ...
+
+
+CallLater = Callable[[float, Callable[[], None]], Cancellable]
+
+
+class _Phase(enum.Enum):
+    HEAD = "a request head is arriving"
+    REQUEST = "a request is being served"
+    DRAINING = "the response is sent, the request's body still arriving"
+    IDLE = "between requests"
+
+
+class HeadDeadline:
+    """When a connection must have delivered a whole request head; free of aiohttp.
+
+    Contract: the connection reports its events in order; `expire` is called at most
+    once per armed deadline, and never after `closed`.
+    """
+
+    def __init__(self, timeout: float, *, expire: Callable[[], None], call_later: CallLater):
+        self._timeout = timeout
+        self._expire = expire
+        self._call_later = call_later
+        self._timer: Cancellable | None = None
+        self._phase = _Phase.HEAD
+
+    @property
+    def armed(self) -> bool:
+        return self._timer is not None
+
+    def connected(self) -> None:
+        """A client that never sends a byte is closed at the deadline too."""
+        self._phase = _Phase.HEAD
+        self._arm()
+
+    def received(self, *, heads_completed: int, empty: bool = False) -> bool:
+        """Bytes arrived; True when they start the next request's head (its deadline starts)."""
+        if heads_completed:
+            self._phase = _Phase.REQUEST
             self._disarm()
-        elif self._deadline is None and self.transport is not None:
-            self._deadline = asyncio.get_running_loop().call_later(
-                self.header_timeout, self._expire
-            )
+            return False
+        if self._phase is _Phase.IDLE and not empty:
+            self._phase = _Phase.HEAD
+            self._arm()
+            return True
+        return False
 
-    def connection_lost(self, exc: BaseException | None) -> None:
+    def response_finished(
+        self, *, keep_alive: bool, next_head_queued: bool, body_pending: bool
+    ) -> None:
+        """The next head's deadline waits for its first byte; the idle timeout runs until then."""
+        if not keep_alive or next_head_queued:
+            self._phase = _Phase.REQUEST
+        elif body_pending:
+            self._phase = _Phase.DRAINING
+        else:
+            self._phase = _Phase.IDLE
+
+    def body_drained(self) -> None:
+        if self._phase is _Phase.DRAINING:
+            self._phase = _Phase.IDLE
+
+    def closed(self) -> None:
         self._disarm()
-        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._timer = self._call_later(self._timeout, self._fire)
 
     def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
-    def _expire(self) -> None:
-        self._deadline = None
-        if self.transport is not None:
-            self.transport.close()
+    def _fire(self) -> None:
+        self._timer = None
+        self._expire()
+
+
+# What HeaderDeadlineHandler needs of aiohttp's RequestHandler: its public connection
+# methods, plus the private queue of parsed request heads (how a head's end is seen).
+_AIOHTTP_PRIVATE_SLOTS = ("_messages",)
+_AIOHTTP_METHODS = (
+    "connection_made",
+    "connection_lost",
+    "data_received",
+    "finish_response",
+    "keep_alive",
+    "force_close",
+)
+
+
+def aiohttp_internals_missing() -> list[str]:
+    """The parts of aiohttp's RequestHandler the head deadline relies on that are gone."""
+    slots = getattr(RequestHandler, "__slots__", ())
+    missing = [name for name in _AIOHTTP_PRIVATE_SLOTS if name not in slots]
+    missing += [m for m in _AIOHTTP_METHODS if not callable(getattr(RequestHandler, m, None))]
+    return missing
+
+
+class HeaderDeadlineHandler(RequestHandler):
+    """aiohttp's connection handler, reporting a connection's events to a `HeadDeadline`.
+
+    A head is complete when aiohttp's parser queues it; a response is finished when
+    `finish_response` returns. Bytes after a complete head (body, WebSocket frames,
+    spliced upgrade traffic) never arm the deadline.
+    """
+
+    def __init__(
+        self,
+        manager: Server,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        header_timeout: float,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(manager, loop=loop, **kwargs)
+        self._head_deadline = HeadDeadline(
+            header_timeout, expire=self.force_close, call_later=loop.call_later
+        )
+        self._unread_body: Drainable | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        # The first head is timed by the head deadline alone, as Go's server does.
+        self.keep_alive(True)  # cancels aiohttp's idle timer; it is re-armed after a response
+        self._head_deadline.connected()
+
+    def data_received(self, data: bytes) -> None:
+        queued = len(self._messages)
+        super().data_received(data)
+        completed = max(0, len(self._messages) - queued)
+        if self._head_deadline.received(heads_completed=completed, empty=not data):
+            # The next head started: its deadline, not the idle timer, governs now.
+            self.keep_alive(True)
+        if self._unread_body is not None and self._unread_body.is_eof():
+            self._unread_body = None
+            self._head_deadline.body_drained()  # the next byte starts the next head
+
+    async def finish_response(
+        self, request: BaseRequest, resp: StreamResponse, start_time: float | None
+    ) -> tuple[StreamResponse, bool]:
+        resp, reset = await super().finish_response(request, resp, start_time)
+        body = request.content
+        body_pending = not body.is_eof()
+        self._unread_body = body if body_pending else None
+        self._head_deadline.response_finished(
+            keep_alive=bool(resp.keep_alive) and not reset,
+            next_head_queued=bool(self._messages),
+            body_pending=body_pending,
+        )
+        return resp, reset
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._head_deadline.closed()
+        self._unread_body = None
+        super().connection_lost(exc)
 
 
 class GuardedServer(Server):
-    """aiohttp's low-level server, making `HeaderDeadlineHandler`s."""
+    """aiohttp's low-level server, making `HeaderDeadlineHandler`s (plain ones at timeout 0)."""
 
     _header_timeout: float = 10.0
 
     def __call__(self) -> RequestHandler:
+        if self._header_timeout <= 0:
+            return RequestHandler(self, loop=self._loop, **self._kwargs)
         return HeaderDeadlineHandler(
             self, loop=self._loop, header_timeout=self._header_timeout, **self._kwargs
         )
@@ -87,9 +234,13 @@ def with_client_limit(handler: Handler, max_per_client: int) -> Handler:
 
 
 class GuardedRunner(web.AppRunner):
-    """An AppRunner whose connections get a request-head deadline."""
+    """An AppRunner whose connections get a request-head deadline (none at 0)."""
 
     def __init__(self, app: web.Application, *, header_timeout: float, **kwargs: Any) -> None:
+        if header_timeout > 0 and (missing := aiohttp_internals_missing()):
+            raise RuntimeError(
+                "this aiohttp lacks what --header-timeout relies on: " + ", ".join(missing)
+            )
         super().__init__(app, **kwargs)
         self._header_timeout = header_timeout
 

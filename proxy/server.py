@@ -63,6 +63,7 @@ class ProxyServer:
             max_line_size=limits.max_header_bytes,
             max_field_size=limits.max_header_bytes,
             max_headers=limits.max_headers,
+            # Idle between requests; the head deadline takes over at the next head's first byte.
             keepalive_timeout=limits.idle_timeout,
             # On SIGTERM: stop listening, end the watches, give requests this long to finish.
             shutdown_timeout=self._shutdown_timeout,

@@ -40,19 +40,27 @@ def upgrade_protocol(headers: Mapping[str, str]) -> str | None:
 
 
 def upgrade_request_headers(inbound: Iterable[tuple[str, str]], protocol: str) -> CIMultiDict[str]:
-    """Sanitise as any request, then re-add the upgrade itself; drop bearer subprotocols."""
+    """Sanitise as any request, then re-add the upgrade itself (`Connection: Upgrade` and the
+    client's `Upgrade`, as Go's ReverseProxy does); a bearer subprotocol is dropped from
+    its `Sec-WebSocket-Protocol` line, every other line and offer passes as it is."""
     headers = outbound_request_headers(inbound, keep_content_length=True)
-    offered = [
-        p.strip()
-        for value in headers.popall(hdrs.SEC_WEBSOCKET_PROTOCOL, [])
-        for p in value.split(",")
-        if p.strip() and not p.strip().startswith(BEARER_SUBPROTOCOL_PREFIX)
-    ]
-    if offered:
-        headers[hdrs.SEC_WEBSOCKET_PROTOCOL] = ", ".join(offered)
+    for value in headers.popall(hdrs.SEC_WEBSOCKET_PROTOCOL, []):
+        offered = [p.strip() for p in value.split(",") if p.strip()]
+        kept = [p for p in offered if not p.startswith(BEARER_SUBPROTOCOL_PREFIX)]
+        if kept:
+            headers.add(hdrs.SEC_WEBSOCKET_PROTOCOL, value if kept == offered else ", ".join(kept))
     headers[hdrs.CONNECTION] = "Upgrade"
     headers[hdrs.UPGRADE] = protocol
     return headers
+
+
+def framed_body(request: web.Request, body: bytes, headers: CIMultiDict[str]) -> bytes:
+    """The body as the client framed it: a chunked one goes upstream chunked (in one chunk)."""
+    if not request.body_exists or hdrs.CONTENT_LENGTH in headers:
+        return body
+    headers[hdrs.TRANSFER_ENCODING] = "chunked"
+    chunk = f"{len(body):x}\r\n".encode() + body + b"\r\n" if body else b""
+    return chunk + b"0\r\n\r\n"
 
 
 class UpgradeHandler:
@@ -70,7 +78,7 @@ class UpgradeHandler:
         protocol = upgrade_protocol(request.headers)
         assert protocol is not None, "routed here without an upgrade"
         headers = upgrade_request_headers(request.headers.items(), protocol)
-        body = await request.read() if request.body_exists else b""
+        body = framed_body(request, await request.read(), headers)
         direct = await self._upstream.prepare_direct(request.raw_path, headers=headers)
         async with connect_direct(direct) as (reader, writer):
             head = await exchange(reader, writer, request_head(request.method, direct) + body)

@@ -1,7 +1,10 @@
 """The API server as the proxy sees it: one pooled session, the base URL, the credential.
 
-This is the single injection point: REST, watch and (later) upgrades all open
-their upstream request here, so the credential and TLS are handled once.
+This is the single injection point: REST, watch and upgrades all open their
+upstream request here, so the credential and TLS are handled once. What goes
+upstream is the client's request plus the credential: aiohttp's own additions
+(`User-Agent`, `Accept`, `Accept-Encoding`, a default `Content-Type`, a
+`Content-Length: 0` for a bodiless DELETE) are kept out by `exact_headers`.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import json
 import logging
 import socket
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +39,45 @@ from proxy.leases import Leases
 from proxy.tls import UpstreamTLS
 
 log = logging.getLogger(__name__)
+
+# What aiohttp would add by itself; `exact_headers` removes the rest of its additions.
+_AUTO_HEADERS = (hdrs.USER_AGENT, hdrs.ACCEPT, hdrs.ACCEPT_ENCODING, hdrs.CONTENT_TYPE)
+ClientHandler = Callable[[aiohttp.ClientRequest], Awaitable[aiohttp.ClientResponse]]
+ClientMiddleware = Callable[
+    [aiohttp.ClientRequest, ClientHandler], Awaitable[aiohttp.ClientResponse]
+]
+
+
+def exact_headers(intended: CIMultiDict[str], *, has_body: bool) -> ClientMiddleware:
+    """A per-request client middleware: the request goes out with `Host`, `intended`, and
+    nothing else but the body's framing.
+
+    aiohttp builds the header set itself: it adds `Content-Length: 0` to a DELETE
+    or POST without a body, and its merge of the caller's headers keeps only the
+    last of repeated names spelled in different case (`X-A: 1`, `x-a: 2`). The
+    framing it derived from the body (`Transfer-Encoding: chunked` for a body of
+    unknown length, `Content-Length` for bytes) is kept when there is a body and
+    `intended` does not frame it already. Its default `Content-Type` is added after
+    this runs: the session's `skip_auto_headers` keeps that one out.
+    """
+    framing = (hdrs.CONTENT_LENGTH, hdrs.TRANSFER_ENCODING)
+
+    async def middleware(
+        request: aiohttp.ClientRequest, handler: ClientHandler
+    ) -> aiohttp.ClientResponse:
+        derived = [
+            (name, request.headers[name])
+            for name in framing
+            if has_body and name in request.headers and name not in intended
+        ]
+        host = request.headers[hdrs.HOST]
+        request.headers.clear()
+        request.headers[hdrs.HOST] = host
+        request.headers.extend(intended)
+        request.headers.extend(derived)
+        return await handler(request)
+
+    return middleware
 
 
 def upstream_base_url(cluster: ClusterConfig, *, append_server_path: bool) -> str:
@@ -133,7 +175,7 @@ class Upstream:
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
-            skip_auto_headers=(hdrs.USER_AGENT, hdrs.ACCEPT, hdrs.ACCEPT_ENCODING),
+            skip_auto_headers=_AUTO_HEADERS,
             # Connecting includes the TLS handshake: a server that accepts and then
             # says nothing must not hold the request forever.
             timeout=aiohttp.ClientTimeout(
@@ -259,6 +301,7 @@ class Upstream:
                 allow_redirects=False,  # never follow a redirect with credentials
                 ssl=ssl_context,
                 server_hostname=server_hostname,
+                middlewares=(exact_headers(outbound, has_body=body is not None),),
             )
         except aiohttp.ClientConnectorCertificateError as exc:
             raise UpstreamTLSError(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from proxy.testing import FakeAPIServer
 from tests.e2e.conftest import ProxyProcess, SpawnProxy
 
 kubernetes = pytest.importorskip("kubernetes", reason="the official client is a test extra")
@@ -53,3 +54,45 @@ async def test_official_client_watches(proxy: ProxyProcess) -> None:
 
     events = await asyncio.to_thread(first_events)
     assert ("ADDED", "watched") in events
+
+
+async def test_official_client_creates_patches_and_deletes_a_configmap(
+    apiserver: FakeAPIServer, proxy: ProxyProcess
+) -> None:
+    """The client sends POST bodies without a Content-Type; the API server must see none
+    (it reads them as JSON) rather than one the proxy made up (a 415 from a real one)."""
+    api = core_api(proxy)
+    first = len(apiserver.requests)
+    body = kubernetes.client.V1ConfigMap(
+        metadata=kubernetes.client.V1ObjectMeta(name="round-trip"), data={"x": "1"}
+    )
+    await asyncio.to_thread(api.create_namespaced_config_map, "default", body)
+    merged = await asyncio.to_thread(
+        api.patch_namespaced_config_map,
+        "round-trip",
+        "default",
+        {"data": {"y": "2"}},
+        _content_type="application/merge-patch+json",
+    )
+    assert merged.data == {"x": "1", "y": "2"}
+    strategic = await asyncio.to_thread(
+        api.patch_namespaced_config_map,
+        "round-trip",
+        "default",
+        {"metadata": {"labels": {"patched": "strategic"}}},
+    )
+    assert strategic.metadata.labels == {"patched": "strategic"}
+    assert strategic.data == {"x": "1", "y": "2"}
+    await asyncio.to_thread(api.delete_namespaced_config_map, "round-trip", "default")
+    with pytest.raises(kubernetes.client.ApiException) as gone:
+        await asyncio.to_thread(api.read_namespaced_config_map, "round-trip", "default")
+    assert gone.value.status == 404
+
+    writes = [r for r in apiserver.requests[first:] if r.method in ("POST", "PATCH", "DELETE")]
+    assert [(r.method, r.headers.get("Content-Type")) for r in writes] == [
+        ("POST", None),
+        ("PATCH", "application/merge-patch+json"),
+        ("PATCH", "application/strategic-merge-patch+json"),
+        ("DELETE", None),
+    ]
+    assert all(r.headers["User-Agent"].startswith("OpenAPI-Generator/") for r in writes)

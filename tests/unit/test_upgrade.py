@@ -140,3 +140,18 @@ DEFAULT_HOSTS = RequestFilter.from_config(
 )
 def test_origin_must_name_an_accepted_host(origin: str, accepted: bool) -> None:
     assert DEFAULT_HOSTS.accepts_origin(origin) is accepted
+
+
+def test_upgrade_headers_keep_each_subprotocol_line_and_drop_only_the_bearer() -> None:
+    inbound = [
+        ("Connection", "Upgrade"),
+        ("Upgrade", "websocket"),
+        ("Sec-WebSocket-Protocol", "v5.channel.k8s.io,v4.channel.k8s.io"),
+        ("Sec-WebSocket-Protocol", "base64url.bearer.authorization.k8s.io.eA"),
+        ("Sec-WebSocket-Protocol", "channel.k8s.io, base64url.bearer.authorization.k8s.io.eA"),
+    ]
+    headers = upgrade_request_headers(inbound, "websocket")
+    assert headers.getall("Sec-WebSocket-Protocol") == [
+        "v5.channel.k8s.io,v4.channel.k8s.io",
+        "channel.k8s.io",
+    ]

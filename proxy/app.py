@@ -34,6 +34,7 @@ from proxy.guard import with_client_limit
 from proxy.health import HealthChecks
 from proxy.metrics import CounterReading, Metrics
 from proxy.observe import Sink, with_observation
+from proxy.redact import mask_log_records
 from proxy.reload import Reloader
 from proxy.review_cache import ReviewCache
 from proxy.security import Guards
@@ -68,6 +69,7 @@ def build_app(
     clock: Clock = monotonic,
 ) -> web.Application:
     """The proxy's application; `rebuild` re-reads the kubeconfig (live reload, SIGHUP)."""
+    mask_log_records()  # whatever hosts the app (the CLI, a worker, a test), no secret is logged
     security = security or SecurityConfig()
     operations = operations or OperationsConfig()
     streams = OpenStreams()

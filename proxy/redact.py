@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 MASK = "<redacted>"
 
@@ -62,20 +63,27 @@ _WHOLE_LINE = re.compile(
 )
 _KEY_VALUE = re.compile(
     r"(?<![A-Za-z0-9_.\-])(?P<key>[A-Za-z0-9_.\-]*[A-Za-z0-9])"
-    r"(?P<sep>\\?[\"']?\s*(?::=|=>|[:=])\s*)"
+    r"(?P<sep>\\?[\"']?\s*(?::=|=>|[:=])\s*(?:\[\s*)?)"  # `[` opens a Go header dump
     r"(?P<value>\\\"(?:(?!\\\").)*\\\"|\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'"
     r"|[^\s\"'\\,;&{}\[\]]+)"
 )
+_LINE_END = re.compile(r"[\r\n]")
 _BLOCK_SCALAR = re.compile(r"[|>][-+]?[0-9]?")
 _INDENTED_LINE = re.compile(r"\n([ \t]*)\S[^\n]*")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}")
 # Long runs of token alphabet with letters and digits: opaque tokens, keys, base64 blobs.
 _OPAQUE = re.compile(r"(?<![A-Za-z0-9_+=.\-])[A-Za-z0-9_+=.\-]{16,}")
+# Every rule above needs one of these: text without any is returned as it is.
+_TRIGGER = re.compile(
+    r"(?i)token|pass|pwd|secret|key|cred|auth|session|cookie|signature|bearer|basic|eyj|@"
+)
 _CAMEL_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
 def redact(text: str) -> str:
     """The text with anything that looks like a credential replaced by `<redacted>`."""
+    if _TRIGGER.search(text) is None:  # the common case (an access line): nothing to mask
+        return text
     text = _PEM_PRIVATE_KEY.sub(_mask_pem, text)
     text = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{MASK}@", text)
     text = _BEARER_SUBPROTOCOL.sub(lambda m: f"{m.group(1)}{MASK}", text)
@@ -127,13 +135,27 @@ def _mask_key_values(text: str) -> str:
             parts.append(text[position:match.end("sep")])
             position = match.end("sep")
             continue
+        value = match.group("value")
         parts.append(text[position:match.start("value")])
-        parts.append(_masked_value(match.group("value")))
+        parts.append(_masked_value(value))
         position = match.end()
-        if _BLOCK_SCALAR.fullmatch(match.group("value")):
+        if _BLOCK_SCALAR.fullmatch(value):
             position = _end_of_block(text, key_start=match.start("key"), after=position)
+        elif _opens_line(text, match) and parts[-1] == MASK:
+            # YAML and headers: a key that starts its line owns the rest of it (`k: a b`).
+            newline = _LINE_END.search(text, position)
+            position = newline.start() if newline else len(text)
     parts.append(text[position:])
     return "".join(parts)
+
+
+def _opens_line(text: str, match: re.Match[str]) -> bool:
+    """Whether a `key:` (not `key=`) is the first thing on its line, as in YAML or a header."""
+    if ":" not in match.group("sep"):
+        return False
+    line_start = max(text.rfind("\n", 0, match.start("key")), text.rfind("\r", 0,
+                     match.start("key"))) + 1
+    return not text[line_start:match.start("key")].strip(" \t-\"'")
 
 
 def _end_of_block(text: str, *, key_start: int, after: int) -> int:
@@ -166,35 +188,61 @@ def _mask_opaque(match: re.Match[str]) -> str:
 
 def mask_helper_output(text: str, *, lines: int = 20, width: int = 500) -> str:
     """The last lines of a helper's stderr, masked, for the proxy's own log (never a client)."""
-    kept = [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
-    return "\n".join(redact_output(line)[:width] for line in kept)
+    masked = redact_output(text)  # whole, so that a PEM block or a YAML block is one unit
+    kept = [line.rstrip() for line in masked.splitlines() if line.strip()][-lines:]
+    return "\n".join(line[:width] for line in kept)
+
+
+def mask_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Mask a record's message, traceback and stack in place, once.
+
+    The traceback is masked as foreign text (`redact_output`): an exception's
+    message may quote anything.
+    """
+    if getattr(record, _MASKED, False):
+        return record
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed call: leave it for the handler to report
+        return record
+    cleaned = redact(message)
+    if cleaned != message:
+        record.msg, record.args = cleaned, None
+    if record.exc_info and record.exc_info[1] is not None:
+        record.exc_text = redact_output(_PLAIN.formatException(record.exc_info))
+    elif record.exc_text:
+        record.exc_text = redact_output(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact_output(record.stack_info)
+    setattr(record, _MASKED, True)
+    return record
+
+
+_MASKED = "secrets_masked"
+_PLAIN = logging.Formatter()
 
 
 class RedactingFilter(logging.Filter):
-    """A handler filter that masks a record's message, traceback and stack before formatting.
-
-    The traceback is masked as foreign text (`redact_output`): an exception's
-    message may quote anything. `RedactingFormatter` masks the final line again.
-    """
+    """A handler filter that masks each record before formatting (`mask_record`);
+    `RedactingFormatter` masks the final line again."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed call: let the handler report it
-            return True
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact_output(_PLAIN.formatException(record.exc_info))
-        elif record.exc_text:
-            record.exc_text = redact_output(record.exc_text)
-        if record.stack_info:
-            record.stack_info = redact_output(record.stack_info)
+        mask_record(record)
         return True
 
 
-_PLAIN = logging.Formatter()
+def mask_log_records() -> None:
+    """Mask every record as it is made, before any handler sees it: ours, a test's
+    capture, a library's. Idempotent; the handlers' own masking stays as a second line."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, _MASKED, False):
+        return
+
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        return mask_record(current(*args, **kwargs))
+
+    setattr(make, _MASKED, True)
+    logging.setLogRecordFactory(make)
 
 
 class RedactingFormatter(logging.Formatter):

@@ -20,7 +20,7 @@ from proxy.config import ListenConfig, ProxyConfig
 from proxy.errors import ConfigError
 from proxy.eventloop import run as run_event_loop
 from proxy.listener import is_loopback
-from proxy.redact import install_redaction, redact
+from proxy.redact import install_redaction, mask_log_records, redact
 from proxy.reload import watched_paths
 from proxy.security import Guards, build_guards
 from proxy.server import ProxyServer, install_shutdown_signals
@@ -65,6 +65,7 @@ def configure_logging(verbosity: int, *, log_format: str = "text", access_log: b
         JSONFormatter() if log_format == "json"
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    mask_log_records()
     install_redaction(handler)  # the message, the traceback, and the final line
     root = logging.getLogger()
     root.handlers[:] = [handler]

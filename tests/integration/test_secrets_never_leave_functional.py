@@ -448,6 +448,7 @@ async def test_review_redirect_not_followed(
 async def test_handler_exception_traceback_masked(
     start_proxy: StartProxy, client: aiohttp.ClientSession, upstream: Stub,
     proxy_log: ProxyLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def explode(self: HealthChecks) -> None:
         try:
@@ -464,6 +465,10 @@ async def test_handler_exception_traceback_masked(
     assert "Traceback" in proxy_log.text and "RuntimeError" in proxy_log.text
     encoded = base64.b64encode(CALLER_SECRET.encode()).decode()
     assert_nowhere((CLIENT_SECRET, REFRESH_SECRET, encoded, ADMIN_SECRET), proxy_log, answer)
+    # Masked as the record is made: any other handler (here pytest's capture) sees no secret.
+    assert "RuntimeError" in caplog.text
+    for secret in (CLIENT_SECRET, REFRESH_SECRET, encoded):
+        assert secret not in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from proxy.redact import (
     RedactingFilter,
     install_redaction,
     mask_helper_output,
+    mask_log_records,
     names_secret,
     redact,
     redact_output,
@@ -64,6 +65,12 @@ PEM_BODY = "MIIEpAIBAAKCAQEA7x2secretpembody"
         pytest.param(f"-----BEGIN PRIVATE KEY-----\n{PEM_BODY}", PEM_BODY,
                      id="unterminated PEM block"),
         pytest.param("https://alice:pw-123@idp.example/token", "pw-123", id="URL userinfo"),
+        pytest.param("password: correct horse battery", "horse battery",
+                     id="YAML value with spaces owns its line"),
+        pytest.param("map[X-Auth-Token:[goheader-1] Accept:[*/*]]", "goheader-1",
+                     id="Go header dump"),
+        pytest.param('"X-Api-Key": ["jsonlist-2"]', "jsonlist-2", id="header list in JSON"),
+        pytest.param("&{Token:gostruct-3 Expiry:2030}", "gostruct-3", id="Go struct"),
         pytest.param("Sec-WebSocket-Protocol: base64url.bearer.authorization.k8s.io.YWJjZGVm",
                      "YWJjZGVm", id="WebSocket bearer subprotocol"),
     ],
@@ -168,3 +175,22 @@ def test_filter_rewrites_records_and_tracebacks() -> None:
     )
     assert RedactingFilter().filter(record)
     assert "abcdef123456" not in record.getMessage()
+
+
+def test_records_masked_as_made_for_any_handler(
+    logged: tuple[logging.Logger, io.StringIO, logging.Handler],
+) -> None:
+    logger, stream, _ = logged  # a bare handler: no filter, no redacting formatter
+    previous = logging.getLogRecordFactory()
+    try:
+        mask_log_records()
+        mask_log_records()  # idempotent: one wrapper
+        try:
+            raise RuntimeError("password: pw-raw-handler")
+        except RuntimeError:
+            logger.exception("sent %s", "Authorization: Bearer raw-handler-bearer")
+    finally:
+        logging.setLogRecordFactory(previous)
+    output = stream.getvalue()
+    assert "RuntimeError" in output
+    assert "pw-raw-handler" not in output and "raw-handler-bearer" not in output

@@ -73,16 +73,16 @@ _INDENTED_LINE = re.compile(r"\n([ \t]*)\S[^\n]*")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}")
 # Long runs of token alphabet with letters and digits: opaque tokens, keys, base64 blobs.
 _OPAQUE = re.compile(r"(?<![A-Za-z0-9_+=.\-])[A-Za-z0-9_+=.\-]{16,}")
-# Every rule above needs one of these: text without any is returned as it is.
-_TRIGGER = re.compile(
-    r"(?i)token|pass|pwd|secret|key|cred|auth|session|cookie|signature|bearer|basic|eyj|@"
-)
+# Every rule above needs one of these (lower-cased): text without any is returned as it is.
+_TRIGGERS = ("token", "pass", "pwd", "secret", "key", "cred", "auth", "session", "cookie",
+             "signature", "bearer", "basic", "eyj", "@")
 _CAMEL_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
 def redact(text: str) -> str:
     """The text with anything that looks like a credential replaced by `<redacted>`."""
-    if _TRIGGER.search(text) is None:  # the common case (an access line): nothing to mask
+    lowered = text.lower()
+    if not any(word in lowered for word in _TRIGGERS):  # the common case: an access line
         return text
     text = _PEM_PRIVATE_KEY.sub(_mask_pem, text)
     text = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{MASK}@", text)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from proxy.credentials.base import Credential, CredentialSource
 from proxy.credentials.refreshing import Expiring, renew_point, wall_clock
 from proxy.errors import ConfigError, CredentialError
-from proxy.redact import redact
+from proxy.redact import redact_output
 
 # (method, path, body, credential source) -> (status, JSON body)
 JSONCaller = Callable[[str, str, Any, CredentialSource], Awaitable[tuple[int, Any]]]
@@ -90,11 +90,11 @@ class TokenRequester:
 
 
 def _status_message(answer: object) -> str:
-    """The API server's `Status` message, masked and cut short: it reaches clients."""
+    """The API server's `Status` message, masked as foreign text and cut short: clients see it."""
     message = answer.get("message") if isinstance(answer, dict) else None
     if not isinstance(message, str):
         return ""
-    return redact(" ".join(message.split()))[:MESSAGE_LIMIT]
+    return redact_output(" ".join(message.split()))[:MESSAGE_LIMIT]
 
 
 def _timestamp(value: object) -> float | None:

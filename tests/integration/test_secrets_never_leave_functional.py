@@ -402,7 +402,7 @@ async def test_token_request_failure_quotes_no_secret(
             if failure == "redirected":
                 raise web.HTTPTemporaryRedirect(f"{elsewhere.url}/collect")
             return await _status(403, f"denied: token={ADMIN_SECRET} "
-                                      f'{{"password": "{QUERY_SECRET}"}}')
+                                      f'{{"password": "{QUERY_SECRET}"}} {ADMIN_SECRET} bare')
 
         async with Stub(api) as apiserver:
             proxy = await start_proxy(

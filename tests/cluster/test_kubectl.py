@@ -21,7 +21,8 @@ async def test_kubectl_creates_gets_patches_and_deletes_a_configmap(
     proxy: ProxyProcess, namespace: str
 ) -> None:
     name, ns = "kubectl-made", ("-n", namespace)
-    code, _, err = await kubectl(proxy, "create", "configmap", name, *ns, "--from-literal=mode=fast")
+    code, _, err = await kubectl(proxy, "create", "configmap", name, *ns,
+                                 "--from-literal=mode=fast")
     assert code == 0, err
     code, _, err = await kubectl(proxy, "patch", "configmap", name, *ns, "--type=merge",
                                  "-p", '{"data": {"mode": "slow"}}')
@@ -76,7 +77,8 @@ async def test_kubectl_get_watch_prints_a_configmap_created_while_watching(
 ) -> None:
     await apply(proxy, labelled_configmap("watched-before", namespace))
     watcher = await asyncio.create_subprocess_exec(
-        *kubectl_argv(proxy, "get", "configmaps", "-n", namespace, "-w", "-l", "kap-e2e/scenario=kubectl-watch", "-o", "name"),
+        *kubectl_argv(proxy, "get", "configmaps", "-n", namespace, "-w",
+                      "-l", "kap-e2e/scenario=kubectl-watch", "-o", "name"),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     assert watcher.stdout is not None

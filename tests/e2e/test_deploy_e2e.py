@@ -19,15 +19,18 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
+import trustme
 import yaml
 
 from proxy.testing import FakeAPIServer
@@ -338,6 +341,130 @@ async def test_sidecar_command_line_serves_the_app_in_cluster(
 
         code, logged = await proxy.stop()
         assert code == 0, logged
+
+
+# --- the pod's start and stop -------------------------------------------------------------
+
+# The kubelet sends SIGTERM, then SIGKILL after the grace period; the app should not need it.
+APP_STOP_SECONDS = 3.0
+# The app's shell runs as PID 1 in its container: in a PID namespace of its own here.
+AS_PID_1 = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child"]
+
+
+async def livez_answers(port: int) -> bool:
+    """One GET /livez, as the kubelet's startup probe sends it."""
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    try:
+        writer.write(b"GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        status_line = await reader.readline()
+    finally:
+        writer.close()
+    return status_line.split()[1:2] == [b"200"]
+
+
+async def test_sidecar_listens_within_its_startup_probe_budget(
+    manifests: list[JSONObject], tmp_path: Path
+) -> None:
+    sidecar = container(manifests, SIDECAR)
+    probe = sidecar["startupProbe"]
+    first_probe = probe.get("initialDelaySeconds", 0)
+    budget = first_probe + probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3)
+    # A probe at the container's start always fails (nothing listens that soon) and the
+    # kubelet records a "Startup probe failed" event for it.
+    assert first_probe > 0, "the first startup probe must wait for the proxy to listen"
+    folder = tmp_path / "serviceaccount"
+    folder.mkdir()
+    (folder / "token").write_text("projected-sa-token")
+    (folder / "ca.crt").write_bytes(trustme.CA().cert_pem.bytes())
+    (folder / "namespace").write_text(NAMESPACE)
+    health_port = free_port()
+    # The image's entrypoint, the console script, with the Deployment's arguments.
+    entrypoint = Path(sys.executable).parent / image_entrypoint()[0]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    process = await asyncio.create_subprocess_exec(
+        entrypoint, *loopback_args(sidecar["args"], health_port=health_port),
+        "--service-account-dir", str(folder),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+             "KUBERNETES_SERVICE_PORT": str(free_port()), "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        while not await livez_answers(health_port):
+            assert process.returncode is None, "the sidecar exited before it listened"
+            assert loop.time() - started < budget, f"not listening after {budget} s"
+            await asyncio.sleep(0.01)
+        listening = loop.time() - started
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+        _, logged = await process.communicate()
+    print(f"sidecar: /livez answered {listening:.2f} s after the start; first startup probe "
+          f"after {first_probe} s, given up after {budget} s")
+    if listening >= first_probe:
+        warnings.warn(f"the sidecar took {listening:.2f} s to listen here: the first startup "
+                      f"probe (after {first_probe} s) would fail", stacklevel=1)
+    assert listening < budget, logged.decode(errors="replace")
+
+
+def app_command(manifests: list[JSONObject], *, proxy_url: str) -> list[str]:
+    """The app container's command line, calling `proxy_url` instead of localhost:8001."""
+    app = container(manifests, APP)
+    return [arg.replace("http://localhost:8001", proxy_url)
+            for arg in [*app["command"], *app["args"]]]
+
+
+@pytest.fixture(scope="module")
+def pid_namespaces() -> None:
+    unshare = subprocess.run([*AS_PID_1, "true"], capture_output=True, text=True, timeout=30,
+                             check=False) if shutil.which("unshare") else None
+    if unshare is None or unshare.returncode != 0:
+        pytest.skip("cannot run a command as PID 1 of a PID namespace (unshare): "
+                    f"{unshare.stderr.strip() if unshare else 'not installed'}")
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in
+            Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+WRAPPERS = {"as PID 1, as in the container": AS_PID_1, "as an ordinary child process": []}
+
+
+@pytest.mark.parametrize("wrapper", WRAPPERS.values(), ids=WRAPPERS.keys())
+async def test_app_command_exits_promptly_on_sigterm(
+    manifests: list[JSONObject], request: pytest.FixtureRequest, wrapper: list[str]
+) -> None:
+    if wrapper:
+        request.getfixturevalue("pid_namespaces")
+    process = await asyncio.create_subprocess_exec(
+        *wrapper, *app_command(manifests, proxy_url=f"http://127.0.0.1:{free_port()}"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "NAMESPACE": NAMESPACE}, start_new_session=True,
+    )
+    assert process.stdout is not None
+    try:
+        # A first call was made (it failed: nothing listens there); the loop now sleeps.
+        async with asyncio.timeout(20):
+            await process.stdout.readline()
+        (shell,) = children(process.pid) if wrapper else (process.pid,)
+        os.kill(shell, signal.SIGTERM)
+        # Polled, not process.wait(): that also waits for the pipes, which the loop's
+        # orphaned `sleep` may hold open.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + APP_STOP_SECONDS
+        while (code := process.returncode) is None:
+            if loop.time() > deadline:
+                pytest.fail(f"the app still runs {APP_STOP_SECONDS} s after SIGTERM")
+            await asyncio.sleep(0.02)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the loop's sleep, if still there
+        await process.communicate()
+    assert code == 0, "the app's own handler ends it, not the signal"
 
 
 # --- the systemd user unit -----------------------------------------------------------------

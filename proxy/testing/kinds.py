@@ -76,11 +76,60 @@ PODS = ResourceKind(
     kind="Pod",
     namespaced=True,
     short_names=("po",),
-    subresources=("exec", "log", "status"),
+    subresources=(
+        "attach", "binding", "ephemeralcontainers", "eviction", "exec", "log", "portforward",
+        "proxy", "status",
+    ),
     delete_returns_object=True,
 )
+SERVICES = ResourceKind(
+    plural="services",
+    singular="service",
+    kind="Service",
+    namespaced=True,
+    short_names=("svc",),
+    verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"),
+    subresources=("proxy", "status"),
+    delete_returns_object=True,
+)
+ENDPOINTS = ResourceKind(
+    plural="endpoints", singular="endpoints", kind="Endpoints", namespaced=True,
+    short_names=("ep",),
+)
+SERVICEACCOUNTS = ResourceKind(
+    plural="serviceaccounts",
+    singular="serviceaccount",
+    kind="ServiceAccount",
+    namespaced=True,
+    short_names=("sa",),
+    subresources=("token",),
+)
+SECRETS = ResourceKind(plural="secrets", singular="secret", kind="Secret", namespaced=True)
+NODES = ResourceKind(
+    plural="nodes",
+    singular="node",
+    kind="Node",
+    namespaced=False,
+    short_names=("no",),
+    subresources=("proxy", "status"),
+)
+DEPLOYMENTS = ResourceKind(
+    plural="deployments",
+    singular="deployment",
+    kind="Deployment",
+    namespaced=True,
+    short_names=("deploy",),
+    subresources=("scale", "status"),
+    group="apps",
+)
 
-KINDS: Mapping[str, ResourceKind] = {k.plural: k for k in (NAMESPACES, CONFIGMAPS, PODS)}
+KINDS: Mapping[str, ResourceKind] = {
+    k.plural: k
+    for k in (
+        NAMESPACES, CONFIGMAPS, PODS, SERVICES, ENDPOINTS, SERVICEACCOUNTS, SECRETS, NODES,
+        DEPLOYMENTS,
+    )
+}
 
 
 def apply_defaults(kind: ResourceKind, obj: JSONObject) -> None:
@@ -99,3 +148,44 @@ def apply_defaults(kind: ResourceKind, obj: JSONObject) -> None:
         spec.setdefault("schedulerName", "default-scheduler")
         spec.setdefault("terminationGracePeriodSeconds", 30)
         obj.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
+    elif kind is SERVICES:
+        _service_defaults(obj)
+    elif kind is DEPLOYMENTS:
+        _deployment_defaults(obj)
+    elif kind is NODES:
+        obj.setdefault("spec", {})
+        obj.setdefault("status", {"daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
+                                  "nodeInfo": {}})
+
+
+_cluster_ips = iter(range(1, 65_000))
+
+
+def _service_defaults(obj: JSONObject) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    if spec.get("clusterIP") != "None":
+        number = next(_cluster_ips)
+        spec.setdefault("clusterIP", f"10.96.{number // 254}.{number % 254 + 1}")
+        spec.setdefault("clusterIPs", [spec["clusterIP"]])
+    spec.setdefault("ipFamilies", ["IPv4"])
+    spec.setdefault("ipFamilyPolicy", "SingleStack")
+    spec.setdefault("internalTrafficPolicy", "Cluster")
+    for port in spec.get("ports") or ():
+        port.setdefault("protocol", "TCP")
+        port.setdefault("targetPort", port.get("port"))
+    obj.setdefault("status", {"loadBalancer": {}})
+
+
+def _deployment_defaults(obj: JSONObject) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+    spec.setdefault(
+        "strategy",
+        {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
+    )
+    obj["metadata"].setdefault("generation", 1)
+    obj.setdefault("status", {})

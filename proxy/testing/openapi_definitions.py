@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
-from proxy.testing.kinds import KINDS
+from proxy.testing.kinds import KINDS, ResourceKind
 from proxy.testing.status import JSONObject
 
 META = "io.k8s.apimachinery.pkg.apis.meta.v1"
 CORE = "io.k8s.api.core.v1"
+
+
+def definition_prefix(kind: ResourceKind) -> str:
+    """io.k8s.api.core.v1 for the core group, io.k8s.api.GROUP.VERSION for the others."""
+    return f"io.k8s.api.{kind.group or 'core'}.{kind.version}"
 
 
 def ref(name: str) -> JSONObject:
@@ -229,26 +234,28 @@ def kind_definitions() -> dict[str, JSONObject]:
             "properties": {"phase": string, "podIP": string, "hostIP": string},
         },
     }
+    generic = {"spec": {"type": "object"}, "status": {"type": "object"}}
     for kind in KINDS.values():
-        definitions[f"{CORE}.{kind.kind}"] = {
+        prefix = definition_prefix(kind)
+        definitions[f"{prefix}.{kind.kind}"] = {
             "description": f"{kind.kind} is served by the fake API server.",
             "type": "object",
             "properties": {
                 **type_meta(),
                 "metadata": ref(f"{META}.ObjectMeta"),
-                **bodies[kind.kind],
+                **bodies.get(kind.kind, generic),
             },
-            "x-kubernetes-group-version-kind": gvk(kind.kind),
+            "x-kubernetes-group-version-kind": gvk(kind.kind, kind.group, kind.version),
         }
-        definitions[f"{CORE}.{kind.list_kind}"] = {
+        definitions[f"{prefix}.{kind.list_kind}"] = {
             "description": f"{kind.list_kind} is a list of {kind.kind} objects.",
             "type": "object",
             "required": ["items"],
             "properties": {
                 **type_meta(),
-                "items": {"type": "array", "items": ref(f"{CORE}.{kind.kind}")},
+                "items": {"type": "array", "items": ref(f"{prefix}.{kind.kind}")},
                 "metadata": ref(f"{META}.ListMeta"),
             },
-            "x-kubernetes-group-version-kind": gvk(kind.list_kind),
+            "x-kubernetes-group-version-kind": gvk(kind.list_kind, kind.group, kind.version),
         }
     return definitions

@@ -4,7 +4,7 @@ in Swagger 2.0 form (openapi.py derives the OpenAPI 3 form)."""
 from __future__ import annotations
 
 from proxy.testing.kinds import ResourceKind
-from proxy.testing.openapi_definitions import CORE, META, ref
+from proxy.testing.openapi_definitions import META, definition_prefix, ref
 from proxy.testing.status import JSONObject
 
 
@@ -73,7 +73,7 @@ def _operation(
         "consumes": PATCH_TYPES if action == "patch" else ["*/*"],
         "produces": ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"],
         "schemes": ["https"],
-        "tags": ["core_v1"],
+        "tags": [f"{(kind.group or 'core').replace('.', '_')}_{kind.version}"],
         "operationId": op_id,
         "parameters": list(params or []),
         "responses": {
@@ -96,31 +96,35 @@ def _operation(
 
 def resource_paths(kind: ResourceKind) -> dict[str, JSONObject]:
     """The REST paths of one resource, as the apiserver publishes them."""
-    obj, lst = f"{CORE}.{kind.kind}", f"{CORE}.{kind.list_kind}"
+    types = definition_prefix(kind)
+    obj, lst = f"{types}.{kind.kind}", f"{types}.{kind.list_kind}"
     scope = "Namespaced" if kind.namespaced else ""
-    prefix = "/api/v1/namespaces/{namespace}" if kind.namespaced else "/api/v1"
+    root = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
+    group_name = "".join(part.capitalize() for part in (kind.group or "core").split("."))
+    op = f"{group_name}{kind.version.capitalize()}"
+    prefix = f"{root}/namespaces/{{namespace}}" if kind.namespaced else root
     common = [_param("pretty", description="If 'true', then the output is pretty printed.")]
     scope_params = [_param("namespace", location="path")] if kind.namespaced else []
     name_params = [_param("name", location="path"), *scope_params, *common]
     paths: dict[str, JSONObject] = {
         f"{prefix}/{kind.plural}": {
             "get": _operation(
-                kind, "list", f"listCoreV1{scope}{kind.kind}", lst, params=_LIST_PARAMS
+                kind, "list", f"list{op}{scope}{kind.kind}", lst, params=_LIST_PARAMS
             ),
             "post": _operation(
-                kind, "post", f"createCoreV1{scope}{kind.kind}", obj, params=_WRITE_PARAMS, body=obj
+                kind, "post", f"create{op}{scope}{kind.kind}", obj, params=_WRITE_PARAMS, body=obj
             ),
             "parameters": [*scope_params, *common],
         },
         f"{prefix}/{kind.plural}/{{name}}": {
-            "get": _operation(kind, "get", f"readCoreV1{scope}{kind.kind}", obj),
+            "get": _operation(kind, "get", f"read{op}{scope}{kind.kind}", obj),
             "put": _operation(
-                kind, "put", f"replaceCoreV1{scope}{kind.kind}", obj, params=_WRITE_PARAMS, body=obj
+                kind, "put", f"replace{op}{scope}{kind.kind}", obj, params=_WRITE_PARAMS, body=obj
             ),
             "patch": _operation(
                 kind,
                 "patch",
-                f"patchCoreV1{scope}{kind.kind}",
+                f"patch{op}{scope}{kind.kind}",
                 obj,
                 params=[*_WRITE_PARAMS, _param("force", type_="boolean")],
                 body=f"{META}.Patch",
@@ -128,18 +132,18 @@ def resource_paths(kind: ResourceKind) -> dict[str, JSONObject]:
             "delete": _operation(
                 kind,
                 "delete",
-                f"deleteCoreV1{scope}{kind.kind}",
+                f"delete{op}{scope}{kind.kind}",
                 f"{META}.Status",
                 params=[_param("dryRun")],
                 body=f"{META}.DeleteOptions",
             ),
             "parameters": name_params,
         },
-        f"/api/v1/watch{prefix.removeprefix('/api/v1')}/{kind.plural}": {
+        f"{root}/watch{prefix.removeprefix(root)}/{kind.plural}": {
             "get": _operation(
                 kind,
                 "watchlist",
-                f"watchCoreV1{scope}{kind.kind}List",
+                f"watch{op}{scope}{kind.kind}List",
                 f"{META}.WatchEvent",
                 params=_LIST_PARAMS,
             ),
@@ -147,9 +151,9 @@ def resource_paths(kind: ResourceKind) -> dict[str, JSONObject]:
         },
     }
     if kind.namespaced:
-        paths[f"/api/v1/{kind.plural}"] = {
+        paths[f"{root}/{kind.plural}"] = {
             "get": _operation(
-                kind, "list", f"listCoreV1{kind.kind}ForAllNamespaces", lst, params=_LIST_PARAMS
+                kind, "list", f"list{op}{kind.kind}ForAllNamespaces", lst, params=_LIST_PARAMS
             ),
             "parameters": common,
         }

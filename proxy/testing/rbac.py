@@ -1,4 +1,5 @@
-"""A small RBAC for the fake API server: grants, impersonation, and SubjectAccessReview.
+"""A small RBAC for the fake API server: grants, the default (bootstrap) policy, and the
+apiserver's Forbidden answers.
 
 Written apart from the proxy's own policy code on purpose: the tests compare
 the two, so they must not share a bug.
@@ -7,23 +8,21 @@ the two, so they must not share a bug.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, unquote
-
-from aiohttp import web
 
 from proxy.testing import status
-from proxy.testing.auth import User
-from proxy.testing.bodies import read_document
-from proxy.testing.responses import json_response
-from proxy.testing.state import STATE
+from proxy.testing.auth import AUTHENTICATED, UNAUTHENTICATED, User
+from proxy.testing.request_info import RequestInfo
 
-_METHOD_VERBS = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update",
-                 "PATCH": "patch", "DELETE": "delete"}
+MASTERS = "system:masters"
+SERVICE_ACCOUNTS = "system:serviceaccounts"
 
 
 @dataclass(frozen=True)
 class Grant:
-    """Like a (Cluster)Role bound to subjects: `users`/`groups`, in `namespaces` (empty: all)."""
+    """Like a (Cluster)Role bound to subjects: `users`/`groups`, in `namespaces` (empty: all).
+
+    `binding` names the ClusterRoleBinding (and its role) for the reason RBAC gives.
+    """
 
     verbs: tuple[str, ...]
     users: tuple[str, ...] = ()
@@ -32,17 +31,32 @@ class Grant:
     resources: tuple[str, ...] = ("*",)
     namespaces: tuple[str, ...] = ()
     non_resource_urls: tuple[str, ...] = ()
+    resource_names: tuple[str, ...] = ()
+    binding: str = ""
+
+
+# Kept for the tests that build requests by hand.
+Request = RequestInfo
 
 
 @dataclass(frozen=True)
-class Request:
-    verb: str
-    namespace: str = ""
-    api_group: str = ""
-    resource: str = ""
-    subresource: str = ""
-    name: str = ""
-    path: str = ""  # set for non-resource requests
+class Decision:
+    allowed: bool
+    reason: str = ""
+
+
+def _url_matches(pattern: str, path: str) -> bool:
+    return pattern == path or pattern == "*" or (
+        pattern.endswith("*") and path.startswith(pattern[:-1])
+    )
+
+
+def _resource_matches(grant: Grant, info: RequestInfo) -> bool:
+    combined = info.resource + (f"/{info.subresource}" if info.subresource else "")
+    return any(
+        r == "*" or r == combined or (r == f"*/{info.subresource}" and info.subresource)
+        for r in grant.resources
+    )
 
 
 @dataclass
@@ -50,120 +64,140 @@ class RBAC:
     grants: list[Grant] = field(default_factory=list)
     reviews: int = 0
 
-    def allows(self, user: str, groups: tuple[str, ...], request: Request) -> bool:
-        return any(self._matches(grant, user, groups, request) for grant in self.grants)
+    def allows(self, user: str, groups: tuple[str, ...], request: RequestInfo) -> bool:
+        return self.decide(user, groups, request).allowed
+
+    def decide(self, user: str, groups: tuple[str, ...], request: RequestInfo) -> Decision:
+        """system:masters first (the privileged-group authorizer: no reason), then RBAC."""
+        if MASTERS in groups:
+            return Decision(True)
+        for grant in self.grants:
+            subject = self._subject(grant, user, groups)
+            if subject and self._matches(grant, request):
+                return Decision(True, self._reason(grant, subject))
+        return Decision(False)
 
     @staticmethod
-    def _matches(grant: Grant, user: str, groups: tuple[str, ...], request: Request) -> bool:
-        if user not in grant.users and not set(groups) & set(grant.groups):
-            return False
+    def _subject(grant: Grant, user: str, groups: tuple[str, ...]) -> str:
+        if user in grant.users:
+            return f'User "{user}"'
+        for group in grant.groups:
+            if group in groups:
+                return f'Group "{group}"'
+        return ""
+
+    @staticmethod
+    def _reason(grant: Grant, subject: str) -> str:
+        if not grant.binding:
+            return "allowed by the fake RBAC"
+        return (
+            f'RBAC: allowed by ClusterRoleBinding "{grant.binding}" of ClusterRole '
+            f'"{grant.binding}" to {subject}'
+        )
+
+    @staticmethod
+    def _matches(grant: Grant, request: RequestInfo) -> bool:
         if "*" not in grant.verbs and request.verb not in grant.verbs:
             return False
-        if request.path:
-            return any(url == request.path or (url.endswith("*")
-                       and request.path.startswith(url[:-1])) for url in grant.non_resource_urls)
-        resource = request.resource + (f"/{request.subresource}" if request.subresource else "")
-        return (("*" in grant.api_groups or request.api_group in grant.api_groups)
-                and ("*" in grant.resources or resource in grant.resources)
-                and (not grant.namespaces or request.namespace in grant.namespaces))
-
-
-def describe(request: web.Request) -> Request:
-    """What a request asks to do, by the apiserver's path conventions."""
-    path = unquote(request.path)
-    parts = [p for p in path.split("/") if p]
-    verb = _METHOD_VERBS.get(request.method, request.method.lower())
-    if parts[:1] == ["api"] and len(parts) > 2:
-        group, rest = "", parts[2:]
-    elif parts[:1] == ["apis"] and len(parts) > 3:
-        group, rest = parts[1], parts[3:]
-    else:
-        return Request(verb=request.method.lower(), path=path)
-    watch = rest[0] == "watch"
-    rest = rest[1:] if watch else rest
-    namespace = ""
-    if len(rest) > 2 and rest[0] == "namespaces" and rest[2] not in ("status", "finalize"):
-        namespace, rest = rest[1], rest[2:]
-    elif len(rest) > 1 and rest[0] == "namespaces":
-        namespace = rest[1]
-    name = rest[1] if len(rest) > 1 else ""
-    query = parse_qs(request.query_string)
-    if query.get("watch", [""])[0] in ("1", "true"):
-        watch = True
-    if verb == "get" and not name:
-        verb = "watch" if watch else "list"
-    elif verb == "get" and watch:
-        verb = "watch"
-    elif verb == "delete" and not name:
-        verb = "deletecollection"
-    return Request(verb=verb, namespace=namespace, api_group=group, resource=rest[0],
-                   subresource=rest[2] if len(rest) > 2 else "", name=name)
-
-
-def impersonated(request: web.Request, user: User, rbac: RBAC | None) -> User:
-    """The user a request acts as: `Impersonate-*` honoured when the caller may impersonate."""
-    target = request.headers.get("Impersonate-User")
-    if target is None:
-        return user
-    if rbac is not None and not rbac.allows(
-        user.name, user.groups, Request(verb="impersonate", resource="users", name=target)
-    ):
-        raise status.APIError(
-            403, reason="Forbidden",
-            message=f'users "{target}" is forbidden: User "{user.name}" cannot '
-            'impersonate resource "users" in API group "" at the cluster scope',
+        if not request.resource_request:
+            return any(_url_matches(url, request.path) for url in grant.non_resource_urls)
+        return (
+            ("*" in grant.api_groups or request.api_group in grant.api_groups)
+            and _resource_matches(grant, request)
+            and (not grant.resource_names or request.name in grant.resource_names)
+            and (not grant.namespaces or request.namespace in grant.namespaces)
         )
-    groups = tuple(request.headers.getall("Impersonate-Group", ()))
-    return User(target, (*groups, "system:authenticated"))
+
+    def rules_for(self, user: User, namespace: str) -> list[Grant]:
+        """The grants that apply to `user` in `namespace`, for SelfSubjectRulesReview."""
+        return [
+            grant
+            for grant in self.grants
+            if self._subject(grant, user.name, user.groups)
+            and (not grant.namespaces or namespace in grant.namespaces)
+        ]
 
 
-def check_access(request: web.Request, user: User, rbac: RBAC | None) -> None:
-    if rbac is None:
-        return
-    wanted = describe(request)
-    if rbac.allows(user.name, user.groups, wanted):
-        return
-    what = (f'path "{wanted.path}"' if wanted.path else
-            f'resource "{wanted.resource}" in API group "{wanted.api_group}"'
-            + (f' in the namespace "{wanted.namespace}"' if wanted.namespace else ""))
-    raise status.APIError(
-        403, reason="Forbidden", message=f'User "{user.name}" cannot {wanted.verb} {what}'
+def bootstrap_grants() -> list[Grant]:
+    """The default ClusterRoleBindings every cluster has (plugin/pkg/auth/authorizer/rbac/
+    bootstrappolicy): discovery and health for everyone, self-reviews for the authenticated."""
+    public_info = ("/healthz", "/livez", "/readyz", "/version", "/version/")
+    return [
+        Grant(
+            verbs=("create",),
+            groups=(AUTHENTICATED,),
+            api_groups=("authorization.k8s.io",),
+            resources=("selfsubjectaccessreviews", "selfsubjectrulesreviews"),
+            binding="system:basic-user",
+        ),
+        Grant(
+            verbs=("create",),
+            groups=(AUTHENTICATED,),
+            api_groups=("authentication.k8s.io",),
+            resources=("selfsubjectreviews",),
+            binding="system:basic-user",
+        ),
+        Grant(
+            verbs=("get",),
+            groups=(AUTHENTICATED,),
+            non_resource_urls=(
+                "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
+                "/openapi/*", "/readyz", "/version", "/version/",
+            ),
+            binding="system:discovery",
+        ),
+        Grant(
+            verbs=("get",),
+            groups=(AUTHENTICATED, UNAUTHENTICATED),
+            non_resource_urls=public_info,
+            binding="system:public-info-viewer",
+        ),
+        Grant(
+            verbs=("get",),
+            groups=(SERVICE_ACCOUNTS,),
+            non_resource_urls=(
+                "/.well-known/openid-configuration", "/.well-known/openid-configuration/",
+                "/openid/v1/jwks", "/openid/v1/jwks/",
+            ),
+            binding="system:service-account-issuer-discovery",
+        ),
+    ]
+
+
+def default_policy() -> RBAC:
+    """RBAC as a fresh cluster has it: system:masters may do anything, others only the
+    bootstrap grants."""
+    return RBAC(bootstrap_grants())
+
+
+def forbidden(user: User, info: RequestInfo) -> status.APIError:
+    """responsewriters.Forbidden: the message names the user, verb and what was refused."""
+    if not info.resource_request:
+        reason = f'User "{user.name}" cannot {info.verb} path "{info.path}"'
+        return status.APIError(403, reason="Forbidden", message=f"forbidden: {reason}")
+    resource = info.resource + (f"/{info.subresource}" if info.subresource else "")
+    scope = (
+        f'in the namespace "{info.namespace}"' if info.namespace else "at the cluster scope"
+    )
+    reason = (
+        f'User "{user.name}" cannot {info.verb} resource "{resource}" in API group '
+        f'"{info.api_group}" {scope}'
+    )
+    qualified = f"{info.resource}.{info.api_group}" if info.api_group else info.resource
+    subject = f'{qualified} "{info.name}"' if info.name else qualified
+    details: dict[str, str] = {}
+    if info.name:
+        details["name"] = info.name
+    if info.api_group:
+        details["group"] = info.api_group
+    details["kind"] = info.resource
+    return status.APIError(
+        403, reason="Forbidden", message=f"{subject} is forbidden: {reason}", details=details
     )
 
 
-async def handle_subject_access_review(request: web.Request) -> web.Response:
-    """POST /apis/authorization.k8s.io/v1/subjectaccessreviews."""
-    state = request.app[STATE]
-    body = await read_document(request)
-    spec = body.get("spec") if isinstance(body, dict) else None
-    if not isinstance(spec, dict):
-        raise status.bad_request("the object provided is unrecognized "
-                                 "(must be of type SubjectAccessReview)")
-    rbac = state.rbac
-    if rbac is not None:
-        rbac.reviews += 1
-    resource = spec.get("resourceAttributes")
-    non_resource = spec.get("nonResourceAttributes")
-    if isinstance(resource, dict):
-        wanted = Request(verb=str(resource.get("verb", "")),
-                         namespace=str(resource.get("namespace", "")),
-                         api_group=str(resource.get("group", "")),
-                         resource=str(resource.get("resource", "")),
-                         subresource=str(resource.get("subresource", "")),
-                         name=str(resource.get("name", "")))
-    elif isinstance(non_resource, dict):
-        wanted = Request(verb=str(non_resource.get("verb", "")),
-                         path=str(non_resource.get("path", "")))
-    else:
-        raise status.bad_request("spec: resourceAttributes or nonResourceAttributes is required")
-    groups = tuple(str(g) for g in spec.get("groups") or ())
-    allowed = rbac is None or rbac.allows(str(spec.get("user", "")), groups, wanted)
-    answer = {
-        "kind": "SubjectAccessReview",
-        "apiVersion": "authorization.k8s.io/v1",
-        "metadata": {"creationTimestamp": None},
-        "spec": spec,
-        "status": {"allowed": allowed,
-                   **({"reason": "allowed by the fake RBAC"} if allowed else {})},
-    }
-    return json_response(request, answer, status=201)
+def check_access(user: User, info: RequestInfo, rbac: RBAC | None) -> None:
+    """403 unless `rbac` (None: everything allowed) lets `user` do what `info` says."""
+    if rbac is None or rbac.allows(user.name, user.groups, info):
+        return
+    raise forbidden(user, info)

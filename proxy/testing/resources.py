@@ -11,20 +11,28 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from proxy.testing import status
+from proxy.testing.auth import is_websocket_request
 from proxy.testing.bodies import media_type, read_document, read_object
-from proxy.testing.exec import serve_exec
 from proxy.testing.kinds import ResourceKind, without_type_meta
-from proxy.testing.logs import LogRequest, serve_log
 from proxy.testing.negotiation import PLAIN, Representation, negotiate
 from proxy.testing.patch import apply_patch
+from proxy.testing.request_info import watch_requested
 from proxy.testing.responses import json_response
 from proxy.testing.routing import Target, parse_target
 from proxy.testing.selectors import ObjectFilter, parse_field_selector, parse_label_selector
 from proxy.testing.state import STATE, ServerState
 from proxy.testing.status import JSONObject
 from proxy.testing.store import storage_key
+from proxy.testing.subresources import handle_subresource
 from proxy.testing.table import to_table
-from proxy.testing.watch import WatchRequest, serve_watch, serve_watch_websocket
+from proxy.testing.watch import (
+    WatchRequest,
+    build_watch_request,
+    serve_watch,
+    serve_watch_websocket,
+    wants_protobuf,
+    watch_options,
+)
 
 TRUE_VALUES = frozenset({"true", "1"})
 
@@ -149,47 +157,34 @@ def _list(
     return json_response(request, body)
 
 
-def _watch_request(
-    request: web.Request, state: ServerState, target: Target, representation: Representation
-) -> WatchRequest:
-    timeout = _int_param(request, "timeoutSeconds")
-    limits = [t for t in (timeout, state.watch.timeout) if t is not None]
-    return WatchRequest(
+def _watch_request(request: web.Request, state: ServerState, target: Target) -> WatchRequest:
+    options = watch_options(request, forced=target.legacy_watch)  # 400 and 422 come first
+    accept = request.headers.get(hdrs.ACCEPT, "")
+    protobuf = wants_protobuf(accept)
+    return build_watch_request(
+        state,
+        options,
         kind=target.kind,
         namespace=target.namespace,
-        filter=_object_filter(request, target),
-        resource_version=request.query.get("resourceVersion", ""),
-        timeout=float(min(limits)) if limits else None,
-        bookmarks=_flag(request, "allowWatchBookmarks"),
-        representation=representation,
+        object_filter=_object_filter(request, target),
+        representation=PLAIN if protobuf else negotiate(accept),
         include_object=_table_params(request),
+        protobuf=protobuf,
     )
 
 
 async def _get(request: web.Request, state: ServerState, target: Target) -> web.StreamResponse:
-    representation = negotiate(request.headers.get(hdrs.ACCEPT, ""))
-    if target.legacy_watch or _flag(request, "watch"):
-        watch = _watch_request(request, state, target, representation)
-        if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
+    # ?watch on one object's path is a plain GET; only the legacy /watch/ path watches one.
+    if target.legacy_watch or (target.name is None and watch_requested(request.query.items())):
+        watch = _watch_request(request, state, target)
+        if is_websocket_request(request):
             return await serve_watch_websocket(request, state, watch)
         return await serve_watch(request, state, watch)
+    representation = negotiate(request.headers.get(hdrs.ACCEPT, ""))
     if target.name is None:
         return _list(request, state, target, representation)
     obj = state.store.get(target.kind.plural, target.name, namespace=target.namespace)
-    if target.subresource == "log":
-        return await serve_log(request, state, _log_request(request, obj))
     return _single(request, state, target.kind, obj)
-
-
-def _log_request(request: web.Request, pod: JSONObject) -> LogRequest:
-    containers = pod.get("spec", {}).get("containers") or [{"name": "main"}]
-    return LogRequest(
-        pod=pod["metadata"]["name"],
-        container=request.query.get("container") or str(containers[0].get("name", "main")),
-        limit_bytes=_int_param(request, "limitBytes"),
-        tail_lines=_int_param(request, "tailLines"),
-        follow=_flag(request, "follow"),
-    )
 
 
 async def _create(request: web.Request, state: ServerState, target: Target) -> web.Response:
@@ -270,16 +265,12 @@ async def _delete_collection(
 
 
 async def handle_resource(request: web.Request) -> web.StreamResponse:
-    """Entry point for everything below /api/v1/."""
+    """Entry point for everything below /api/v1/ and /apis/GROUP/VERSION/."""
     state = request.app[STATE]
-    target = parse_target(request.match_info["tail"])
+    target = parse_target(request.match_info["tail"], group=request.match_info.get("group", ""))
     method = request.method
-    if target.subresource == "exec" and method in ("GET", "POST"):
-        assert target.name is not None
-        state.store.get(target.kind.plural, target.name, namespace=target.namespace)
-        return await serve_exec(request, state)
-    if target.subresource is not None and (target.subresource != "log" or method != "GET"):
-        raise status.method_not_allowed()
+    if target.subresource is not None:
+        return await handle_subresource(request, state, target)
     if method == "GET":
         return await _get(request, state, target)
     if target.legacy_watch:

@@ -17,18 +17,26 @@ class Target:
     name: str | None = None
     subresource: str | None = None
     legacy_watch: bool = False  # the deprecated /api/v1/watch/... form
+    proxy_path: str = ""  # what follows .../proxy/ in a proxy subresource path
 
 
-def _kind(plural: str) -> ResourceKind:
+def _kind(plural: str, group: str) -> ResourceKind:
     kind = KINDS.get(plural)
-    if kind is None:
+    if kind is None or kind.group != group:
         raise status.resource_not_found()
     return kind
 
 
-def parse_target(tail: str) -> Target:
-    """Parse `tail`, the path after /api/v1/; 404 for what the apiserver does not serve."""
+def parse_target(tail: str, *, group: str = "") -> Target:
+    """Parse `tail`, the path after /api/v1/ (or /apis/GROUP/VERSION/); 404 for what the
+    apiserver does not serve."""
     segments = tail.split("/") if tail else []
+    proxy_path = ""
+    for index in (2, 4):  # kind/name/proxy/..., namespaces/ns/kind/name/proxy/...
+        if index + 1 < len(segments) and segments[index] == "proxy":
+            proxy_path = "/".join(segments[index + 1 :])
+            segments = segments[: index + 1]
+            break
     legacy_watch = bool(segments) and segments[0] == "watch"
     if legacy_watch:
         segments = segments[1:]
@@ -36,13 +44,13 @@ def parse_target(tail: str) -> Target:
         raise status.resource_not_found()
     if segments[0] == "namespaces" and len(segments) >= 3:
         namespace = segments[1]
-        kind = _kind(segments[2])
+        kind = _kind(segments[2], group)
         if not kind.namespaced:
             raise status.resource_not_found()
         rest = segments[3:]
     else:
         namespace = None
-        kind = _kind(segments[0])
+        kind = _kind(segments[0], group)
         rest = segments[1:]
         if kind.namespaced and rest:
             raise status.resource_not_found()
@@ -56,4 +64,5 @@ def parse_target(tail: str) -> Target:
         name=rest[0] if rest else None,
         subresource=rest[1] if len(rest) == 2 else None,
         legacy_watch=legacy_watch,
+        proxy_path=proxy_path,
     )

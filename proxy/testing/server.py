@@ -12,16 +12,23 @@ import trustme
 from aiohttp import web
 
 from proxy.testing.app import build_app
-from proxy.testing.auth import Authenticator
+from proxy.testing.auth import Authenticator, User
 from proxy.testing.issued_tokens import TokenIssuer
 from proxy.testing.kubeconfig import write_kubeconfig
 from proxy.testing.pki import DEFAULT_SERVER_HOSTNAMES, build_server_ssl_context, issue_client_cert
 from proxy.testing.rbac import RBAC
 from proxy.testing.recording import RecordedRequest
 from proxy.testing.state import ServerState, WatchSettings
+from proxy.testing.status import APIError
 from proxy.testing.store import Store
 
-DEFAULT_TOKENS: Mapping[str, str] = {"fake-admin-token": "admin"}
+FAKE_NODE = "fake-node"
+DEFAULT_TOKENS: Mapping[str, str | User] = {"fake-admin-token": "admin"}
+# --api-audiences: service-account tokens and TokenReviews are checked against these.
+DEFAULT_API_AUDIENCES: tuple[str, ...] = (
+    "https://kubernetes.default.svc",
+    "https://kubernetes.default.svc.cluster.local",
+)
 
 
 class FakeAPIServer:
@@ -29,12 +36,18 @@ class FakeAPIServer:
 
     `async with FakeAPIServer() as api:` starts it on 127.0.0.1 with a fresh CA;
     `api.store` changes objects (and so makes watch events) from the test side.
+
+    `tokens` maps bearer tokens to user names (or full `User`s with uid and groups);
+    `anonymous=True` serves requests without credentials as system:anonymous (then
+    `rbac` decides, e.g. `rbac.default_policy()`); `min_request_timeout` ends watches
+    without timeoutSeconds after a random time in [it, twice it); `store` lets two
+    servers (say, a short-timeout one) serve the same objects.
     """
 
     def __init__(
         self,
         *,
-        tokens: Mapping[str, str] | None = None,
+        tokens: Mapping[str, str | User] | None = None,
         basic_users: Mapping[str, str] | None = None,
         ca: trustme.CA | None = None,
         server_hostnames: Sequence[str] = DEFAULT_SERVER_HOSTNAMES,
@@ -42,10 +55,13 @@ class FakeAPIServer:
         port: int = 0,
         watch_timeout: float | None = None,
         history_size: int = 1000,
-        bookmark_interval: float = 1.0,
+        bookmark_interval: float = 60.0,
+        min_request_timeout: float = 1800.0,
         max_token_expiration: int | None = None,
         rbac: RBAC | None = None,
         store: Store | None = None,
+        anonymous: bool = False,
+        api_audiences: Sequence[str] = DEFAULT_API_AUDIENCES,
     ) -> None:
         self.ca = ca if ca is not None else trustme.CA()
         self.host = host
@@ -59,9 +75,15 @@ class FakeAPIServer:
                 tokens=dict(DEFAULT_TOKENS if tokens is None else tokens),
                 basic_users=dict(basic_users or {}),
                 issuer=TokenIssuer(max_expiration=max_token_expiration),
+                anonymous=anonymous,
+                api_audiences=tuple(api_audiences),
             ),
             rbac=rbac,
-            watch=WatchSettings(timeout=watch_timeout, bookmark_interval=bookmark_interval),
+            watch=WatchSettings(
+                timeout=watch_timeout,
+                bookmark_interval=bookmark_interval,
+                min_request_timeout=min_request_timeout,
+            ),
         )
         self._runner: web.AppRunner | None = None
 
@@ -80,6 +102,23 @@ class FakeAPIServer:
     @property
     def requests(self) -> list[RecordedRequest]:
         return self._state.requests
+
+    def run_pod(
+        self, name: str, *, namespace: str = "default", containers: Sequence[str] = ("main",)
+    ) -> dict[str, Any]:
+        """Create a pod that "runs": bound to the fake node, whose kubelet answers exec and
+        log. Pods created otherwise never run, as on a cluster without nodes."""
+        try:
+            self.store.get("nodes", FAKE_NODE)
+        except APIError:
+            self.store.create("nodes", {"metadata": {"name": FAKE_NODE}})
+        pod = {
+            "metadata": {"name": name},
+            "spec": {"nodeName": FAKE_NODE, "containers": [{"name": c} for c in containers]},
+        }
+        created = self.store.create("pods", pod, namespace=namespace)
+        running = {**created, "status": {"phase": "Running", "qosClass": "BestEffort"}}
+        return self.store.update_status("pods", running, namespace=namespace)
 
     @property
     def open_streams(self) -> int:

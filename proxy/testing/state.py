@@ -23,7 +23,12 @@ class WatchSettings:
     """How long watches live and how often they carry bookmarks."""
 
     timeout: float | None = None  # end every watch after this many seconds
-    bookmark_interval: float = 1.0
+    # Periodic bookmarks; one more comes 2 s before a watch's deadline. About a minute, as
+    # the watch cache sends them.
+    bookmark_interval: float = 60.0
+    # --min-request-timeout: a watch without timeoutSeconds ends after a random time in
+    # [this, twice this). The apiserver's default is 1800 s.
+    min_request_timeout: float = 1800.0
 
 
 @dataclass

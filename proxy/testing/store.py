@@ -99,6 +99,8 @@ class Store:
         self._clock = clock
         for name in initial_namespaces:
             self.create("namespaces", {"metadata": {"name": name}})
+        # The watch cache starts where the server started: older versions are 410 Expired.
+        self._history.clear()
 
     @property
     def resource_version(self) -> int:
@@ -160,7 +162,10 @@ class Store:
         apply_defaults(kind, new)
         if dry_run:
             return new
-        return self._commit("ADDED", kind, key, new)
+        created = self._commit("ADDED", kind, key, new)
+        if kind is NAMESPACES:  # what the service-account controller adds to every namespace
+            self.create("serviceaccounts", {"metadata": {"name": "default"}}, namespace=name)
+        return created
 
     def update(
         self,
@@ -193,6 +198,21 @@ class Store:
             apply_defaults(kind, new)
         if new == current or dry_run:
             return copy.deepcopy(current) if new == current else new
+        return self._commit("MODIFIED", kind, key, new, previous=current)
+
+    def update_status(
+        self, resource: str, obj: JSONObject, *, namespace: str | None = None
+    ) -> JSONObject:
+        """The status subresource: only .status is replaced, the rest stays as stored."""
+        kind = KINDS[resource]
+        key = self._key(kind, namespace, obj["metadata"]["name"])
+        current = self._objects.get(key)
+        if current is None:
+            raise status.not_found(resource, obj["metadata"]["name"])
+        new = copy.deepcopy(current)
+        new["status"] = copy.deepcopy(obj.get("status") or {})
+        if new == current:
+            return copy.deepcopy(current)
         return self._commit("MODIFIED", kind, key, new, previous=current)
 
     def delete(

@@ -151,7 +151,7 @@ async def test_compressed_response_passes_compressed(
 async def test_log_follow_lines_arrive_as_written(
     apiserver: FakeAPIServer, proxy: RunningProxy, client: aiohttp.ClientSession
 ) -> None:
-    apiserver.store.create("pods", {"metadata": {"name": "chatty"}}, namespace="default")
+    apiserver.run_pod("chatty")  # a pod that runs: an unscheduled one has no log (204)
     url = f"{proxy.url}/api/v1/namespaces/default/pods/chatty/log?follow=true"
     async with client.get(url) as response:
         assert response.status == 200
@@ -197,7 +197,7 @@ async def test_client_disconnect_ends_the_upstream_watch(
 async def test_large_response_streams_through(
     apiserver: FakeAPIServer, proxy: RunningProxy, client: aiohttp.ClientSession
 ) -> None:
-    apiserver.store.create("pods", {"metadata": {"name": "big"}}, namespace="default")
+    apiserver.run_pod("big")
     size = 20 * 1024 * 1024
     received = 0
     async with client.get(

@@ -14,6 +14,9 @@ from proxy.testing import FakeAPIServer
 from tests.conftest import FakeClock
 from tests.integration.conftest import StartProxy
 
+# The API server issues tokens only for service accounts that exist.
+ROBOT = {"metadata": {"name": "robot"}}
+
 
 async def test_requests_carry_the_service_account_token(
     apiserver: FakeAPIServer,
@@ -21,6 +24,7 @@ async def test_requests_carry_the_service_account_token(
     client: aiohttp.ClientSession,
     admin_kubeconfig: Path,
 ) -> None:
+    apiserver.store.create("serviceaccounts", ROBOT, namespace="default")
     proxy = await start_proxy(
         admin_kubeconfig,
         credentials=CredentialConfig(
@@ -40,6 +44,7 @@ async def test_renewed_at_80_percent_of_the_granted_life(
 ) -> None:
     # The server grants 20 minutes although an hour was asked: its answer is what counts.
     async with FakeAPIServer(max_token_expiration=1200) as api:
+        api.store.create("serviceaccounts", ROBOT, namespace="default")
         wall = FakeClock(start=time.time())
         proxy = await start_proxy(
             api.kubeconfig(tmp_path / "k"),

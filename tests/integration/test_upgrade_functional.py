@@ -32,8 +32,7 @@ NO_REJECTS = FilterConfig(
 async def exec_proxy(
     apiserver: FakeAPIServer, start_proxy: StartProxy, admin_kubeconfig: Path
 ) -> RunningProxy:
-    pod = {"metadata": {"name": "shell"}, "spec": {"containers": [{"name": "main"}]}}
-    apiserver.store.create("pods", pod, namespace="default")
+    apiserver.run_pod("shell")  # bound to the fake node: its kubelet answers exec
     return await start_proxy(admin_kubeconfig, filter=NO_REJECTS)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
@@ -235,6 +236,11 @@ async def test_openapi_v2_is_a_few_megabytes_with_etag(
         assert response.status == 304
     proto = {**auth, "Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"}
     async with session.get("/openapi/v2", headers=proto) as response:
+        assert response.status == 200
+        content_type = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+        assert response.headers["Content-Type"] == content_type
+    plain = {**auth, "Accept": "text/html"}
+    async with session.get("/openapi/v2", headers=plain) as response:
         assert response.status == 406
 
 
@@ -242,7 +248,8 @@ async def test_openapi_v3_index_points_at_documents(
     session: aiohttp.ClientSession, auth: dict[str, str]
 ) -> None:
     async with session.get("/openapi/v3", headers=auth) as response:
-        index = await _json(response)
+        assert response.headers["Content-Type"] == "text/plain; charset=utf-8"  # as kube-openapi
+        index = json.loads(await response.text())
     url = index["paths"]["api/v1"]["serverRelativeURL"]
     async with session.get(url, headers=auth) as response:
         assert response.headers["Cache-Control"] == "public, immutable"

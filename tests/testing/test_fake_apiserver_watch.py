@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -24,6 +25,15 @@ async def next_event(response: aiohttp.ClientResponse) -> dict[str, Any]:
     assert line.endswith(b"\n"), line
     event: dict[str, Any] = json.loads(line)
     return event
+
+
+async def assert_quiet(response: aiohttp.ClientResponse, *, seconds: float) -> None:
+    """Nothing arrives, and the stream stays open, for `seconds`."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            line = await response.content.readline()
+            raise AssertionError(f"expected silence, got {line!r}")
+    assert not response.content.at_eof()
 
 
 async def test_watch_streams_each_change_as_it_happens(
@@ -92,7 +102,7 @@ async def test_watch_from_too_old_resource_version_gets_410_error_event(
                 "apiVersion": "v1",
                 "metadata": {},
                 "status": "Failure",
-                "message": "too old resource version: 1 (4)",
+                "message": "too old resource version: 1 (6)",
                 "reason": "Expired",
                 "code": 410,
             },
@@ -100,34 +110,66 @@ async def test_watch_from_too_old_resource_version_gets_410_error_event(
     ]
 
 
-async def test_watch_sends_bookmarks_when_allowed(
+async def test_watch_sends_bookmarks_when_allowed_once_the_store_moved_on(
     api: FakeAPIServer, session: aiohttp.ClientSession, auth: dict[str, str]
 ) -> None:
     rv = api.store.resource_version
     url = f"{CM_PATH}?watch=true&allowWatchBookmarks=true&resourceVersion={rv}"
     async with session.get(url, headers=auth) as response:
+        # Several bookmark intervals pass, but nothing changed: no bookmark.
+        await assert_quiet(response, seconds=0.3)
+        other = api.store.create("configmaps", configmap("elsewhere"), namespace="kube-system")
         bookmark = await next_event(response)
     assert bookmark == {
         "type": "BOOKMARK",
         "object": {
             "kind": "ConfigMap",
             "apiVersion": "v1",
-            "metadata": {"resourceVersion": str(rv)},
+            "metadata": {
+                "resourceVersion": other["metadata"]["resourceVersion"],
+                "creationTimestamp": None,
+            },
         },
     }
+
+
+async def test_watch_from_now_with_bookmarks_marks_the_end_of_initial_events(
+    api: FakeAPIServer, session: aiohttp.ClientSession, auth: dict[str, str]
+) -> None:
+    api.store.create("configmaps", configmap("b"), namespace="default")
+    api.store.create("configmaps", configmap("a"), namespace="default")
+    async with session.get(f"{CM_PATH}?watch=true&allowWatchBookmarks=true", headers=auth) as r:
+        events = [await next_event(r) for _ in range(3)]
+    assert [e["type"] for e in events] == ["ADDED", "ADDED", "BOOKMARK"]
+    assert [e["object"]["metadata"].get("name") for e in events[:2]] == ["a", "b"]
+    annotations = events[2]["object"]["metadata"]["annotations"]
+    assert annotations["k8s.io/initial-events-end"] == "true"
 
 
 async def test_watch_ends_after_timeout_seconds(
     api: FakeAPIServer, session: aiohttp.ClientSession, auth: dict[str, str]
 ) -> None:
     rv = api.store.resource_version
+    loop = asyncio.get_running_loop()
+    began = loop.time()
     async with (
         session.get(
-            f"{CM_PATH}?watch=true&timeoutSeconds=0&resourceVersion={rv}", headers=auth
+            f"{CM_PATH}?watch=true&timeoutSeconds=1&resourceVersion={rv}", headers=auth
         ) as response,
         asyncio.timeout(WAIT),
     ):
         assert await response.read() == b""
+    assert 0.9 < loop.time() - began < 3
+
+
+async def test_watch_with_timeout_seconds_zero_stays_open(
+    api: FakeAPIServer, session: aiohttp.ClientSession, auth: dict[str, str]
+) -> None:
+    url = f"{CM_PATH}?watch=true&timeoutSeconds=0&resourceVersion={api.store.resource_version}"
+    async with session.get(url, headers=auth) as response:
+        await assert_quiet(response, seconds=0.3)
+        api.store.create("configmaps", configmap("late"), namespace="default")
+        assert (await next_event(response))["type"] == "ADDED"
 
 
 async def test_server_watch_timeout_ends_every_watch(auth: dict[str, str]) -> None:
@@ -181,7 +223,7 @@ async def test_open_streams_drop_to_zero_when_the_client_disconnects(
 async def test_log_limit_bytes_streams_exactly_that_many_bytes(
     api: FakeAPIServer, session: aiohttp.ClientSession, auth: dict[str, str]
 ) -> None:
-    api.store.create("pods", {"metadata": {"name": "p"}}, namespace="default")
+    api.run_pod("p")
     url = "/api/v1/namespaces/default/pods/p/log?limitBytes=3000001"
     async with session.get(url, headers=auth) as response:
         assert response.headers["Content-Type"] == "text/plain"
@@ -193,7 +235,7 @@ async def test_log_limit_bytes_streams_exactly_that_many_bytes(
 async def test_log_follow_streams_until_the_client_goes(
     api: FakeAPIServer, session: aiohttp.ClientSession, auth: dict[str, str]
 ) -> None:
-    api.store.create("pods", {"metadata": {"name": "p"}}, namespace="default")
+    api.run_pod("p")
     url = "/api/v1/namespaces/default/pods/p/log?follow=true"
     response = await session.get(url, headers=auth)
     async with asyncio.timeout(WAIT):

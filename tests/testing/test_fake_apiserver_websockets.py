@@ -38,8 +38,7 @@ async def test_websocket_watch_sends_each_event_as_a_json_line_text_message(
 async def test_exec_echoes_stdin_until_closed_then_reports_success(
     api: FakeAPIServer, session: aiohttp.ClientSession, auth: dict[str, str]
 ) -> None:
-    pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}
-    api.store.create("pods", pod, namespace="default")
+    api.run_pod("p")
     target = "/api/v1/namespaces/default/pods/p/exec?command=cat&stdin=true&stdout=true"
     async with session.ws_connect(target, headers=auth, protocols=("v5.channel.k8s.io",)) as ws:
         assert (await ws.receive(timeout=5)).data == b"\x01"
@@ -54,8 +53,7 @@ async def test_exec_echoes_stdin_until_closed_then_reports_success(
 async def test_exec_without_websocket_is_a_bad_request(
     api: FakeAPIServer, session: aiohttp.ClientSession, auth: dict[str, str]
 ) -> None:
-    pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}
-    api.store.create("pods", pod, namespace="default")
+    api.run_pod("p")
     async with session.post(
         "/api/v1/namespaces/default/pods/p/exec?command=ls", headers=auth
     ) as response:

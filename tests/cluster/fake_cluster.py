@@ -2,9 +2,10 @@
 --kubeconfig PATH` writes an admin kubeconfig and serves until SIGTERM.
 
 A separate process, so the suite gets only what it gets from a real cluster: a kubeconfig.
-The fake starts with the authorization every cluster is bootstrapped with (an admin bound to
-cluster-admin; discovery, version and self reviews open to every authenticated user), so a
-user without a grant is refused as a real cluster refuses them.
+The fake starts as a fresh cluster does: the admin (in system:masters, as kind's and kubeadm's
+admin kubeconfigs are) may do anything, everyone else only what the bootstrap RBAC grants
+(discovery, version, self reviews), so a user without a grant is refused as a real cluster
+refuses them.
 """
 
 from __future__ import annotations
@@ -16,28 +17,11 @@ import signal
 from pathlib import Path
 
 from proxy.testing import FakeAPIServer
-from proxy.testing.rbac import RBAC, Grant
+from proxy.testing.auth import User
+from proxy.testing.rbac import MASTERS, default_policy
 
-ADMIN = "kube-admin"
+ADMIN = User("kubernetes-admin", (MASTERS,))
 READY = "fake cluster ready"
-
-# system:discovery, system:public-info-viewer: the documents every client reads first.
-_DISCOVERY_URLS = ("/api", "/api/*", "/apis", "/apis/*", "/openapi/*", "/version",
-                   "/healthz", "/livez", "/readyz")
-
-
-def bootstrap_rbac() -> RBAC:
-    """What a fresh cluster's RBAC grants, in the fake's terms."""
-    return RBAC(grants=[
-        # cluster-admin
-        Grant(verbs=("*",), users=(ADMIN,), non_resource_urls=("*",)),
-        Grant(verbs=("get",), groups=("system:authenticated",), non_resource_urls=_DISCOVERY_URLS),
-        # system:basic-user
-        Grant(verbs=("create",), groups=("system:authenticated",),
-              api_groups=("authentication.k8s.io", "authorization.k8s.io"),
-              resources=("selfsubjectreviews", "selfsubjectaccessreviews",
-                         "selfsubjectrulesreviews")),
-    ])
 
 
 async def serve(kubeconfig: Path) -> None:
@@ -46,7 +30,7 @@ async def serve(kubeconfig: Path) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     token = secrets.token_urlsafe(24)
-    async with FakeAPIServer(tokens={token: ADMIN}, rbac=bootstrap_rbac()) as api:
+    async with FakeAPIServer(tokens={token: ADMIN}, rbac=default_policy()) as api:
         api.kubeconfig(kubeconfig, token=token, context="fake-cluster")
         print(f"{READY}: {api.url}", flush=True)
         await stop.wait()

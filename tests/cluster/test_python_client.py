@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -52,7 +52,7 @@ def test_python_client_watch_sees_changes_made_while_watching(core: Any, namespa
     watch = kubernetes.watch.Watch()
     seen: list[tuple[str, str | None]] = []
     # Each change below is made only once the event of the one before has arrived.
-    changes = iter([
+    changes: Iterator[Callable[[], Any]] = iter([
         lambda: core.patch_namespaced_config_map(name, namespace, {"data": {"step": "patched"}}),
         lambda: core.delete_namespaced_config_map(name, namespace),
     ])

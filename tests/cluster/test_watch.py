@@ -86,7 +86,7 @@ async def test_websocket_watch_stays_open_across_three_pings_while_objects_chang
 ) -> None:
     configmaps = ConfigMaps(session, proxy, namespace, "websocket-watch")
     url = configmaps.watch_path(await configmaps.version()).replace("http://", "ws://", 1)
-    pings, events = 0, []
+    pings, events = 0, list[tuple[str, str]]()
     # Pongs are sent by hand, so the pings are counted; a change is made at the start and
     # after each ping, and the event of the last comes only after three ping intervals.
     async with session.ws_connect(url, autoping=False) as ws:

@@ -53,11 +53,20 @@ def requested_kubeconfig(config: pytest.Config) -> str | None:
     return value if value and only_this_suite(config) else None
 
 
+def real_cluster(kubeconfig: str) -> Cluster:
+    # The caller's own environment: exec plugins need their HOME, PATH and proxies.
+    return Cluster({**os.environ, "KUBECONFIG": kubeconfig})
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     kubeconfig = requested_kubeconfig(config)
     if kubeconfig is None:
         return "cluster suite: against the fake API server"
-    return f"cluster suite: against the current context of KUBECONFIG={kubeconfig}"
+    try:
+        context = real_cluster(kubeconfig).current_context()
+    except AssertionError as error:
+        context = str(error)
+    return f"cluster suite: against context {context} of KUBECONFIG={kubeconfig}"
 
 
 @pytest.fixture(scope="session")
@@ -65,12 +74,9 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             ) -> Iterator[Cluster]:
     kubeconfig = requested_kubeconfig(request.config)
     if kubeconfig is not None:
-        # The caller's own environment: exec plugins need their HOME, PATH and proxies.
-        real = Cluster("", {**os.environ, "KUBECONFIG": kubeconfig})
-        done = real.kubectl("config", "view", "--minify", "-o",
-                            "jsonpath={.current-context} {.clusters[0].cluster.server}")
-        assert done.returncode == 0, f"{CLUSTER_KUBECONFIG}={kubeconfig}: {done.stderr}"
-        yield Cluster(f"context {done.stdout}", real.environment)
+        real = real_cluster(kubeconfig)
+        real.current_context()  # a kubeconfig kubectl cannot read fails here, once
+        yield real
         return
     if os.environ.get(CLUSTER_KUBECONFIG):
         warnings.warn(f"{CLUSTER_KUBECONFIG} is ignored unless only tests/cluster runs "
@@ -89,9 +95,8 @@ def fake_cluster(workdir: Path) -> Iterator[Cluster]:
                      "--kubeconfig", str(kubeconfig)],
                     environment=environment, workdir=workdir, cwd=ROOT)
     try:
-        ready = wait_for_output(process, workdir / "stdout", re.compile(f"{READY}: (\\S+)"),
-                                log=workdir / "stderr")
-        yield Cluster(f"the fake API server at {ready.group(1)}", environment)
+        wait_for_output(process, workdir / "stdout", re.compile(READY), log=workdir / "stderr")
+        yield Cluster(environment)
     finally:
         stop_process(process)
 

@@ -31,7 +31,6 @@ class Cluster:
     """A cluster and the environment admin commands and proxies run with: its `KUBECONFIG`
     names the admin kubeconfig (a `:`-separated list is merged, as kubectl merges it)."""
 
-    description: str
     environment: Mapping[str, str]
 
     def kubectl(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -40,6 +39,13 @@ class Cluster:
             [KUBECTL, "--request-timeout=30s", *args], input=stdin, capture_output=True,
             text=True, timeout=90, env=dict(self.environment), check=False,
         )
+
+    def current_context(self) -> str:
+        """`NAME (SERVER)`: the context the admin commands and the proxies use."""
+        done = self.kubectl("config", "view", "--minify", "-o",
+                            "jsonpath={.current-context} ({.clusters[0].cluster.server})")
+        assert done.returncode == 0, f"KUBECONFIG={self.environment['KUBECONFIG']}: {done.stderr}"
+        return done.stdout
 
     def apply(self, *objects: Mapping[str, Any]) -> None:
         done = self.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(objects))

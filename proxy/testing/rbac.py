@@ -140,6 +140,7 @@ def bootstrap_grants() -> list[Grant]:
         Grant(
             verbs=("get",),
             groups=(AUTHENTICATED,),
+            resources=(),
             non_resource_urls=(
                 "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
                 "/openapi/*", "/readyz", "/version", "/version/",
@@ -149,12 +150,14 @@ def bootstrap_grants() -> list[Grant]:
         Grant(
             verbs=("get",),
             groups=(AUTHENTICATED, UNAUTHENTICATED),
+            resources=(),
             non_resource_urls=public_info,
             binding="system:public-info-viewer",
         ),
         Grant(
             verbs=("get",),
             groups=(SERVICE_ACCOUNTS,),
+            resources=(),
             non_resource_urls=(
                 "/.well-known/openid-configuration", "/.well-known/openid-configuration/",
                 "/openid/v1/jwks", "/openid/v1/jwks/",

@@ -278,7 +278,9 @@ async def handle_resource(request: web.Request) -> web.StreamResponse:
     if target.name is None:
         if method == "POST":
             return await _create(request, state, target)
-        if method == "DELETE" and "deletecollection" in target.kind.verbs:
+        # deletecollection is served per namespace only: DELETE /api/v1/configmaps is a 405.
+        cluster_wide = target.kind.namespaced and target.namespace is None
+        if method == "DELETE" and "deletecollection" in target.kind.verbs and not cluster_wide:
             return await _delete_collection(request, state, target)
     elif method == "PUT":
         return await _update(request, state, target)

@@ -110,6 +110,11 @@ async def _status(request: web.Request, state: ServerState, target: Target) -> w
     wanted = await _changed(request, target.kind, current)
     updated = copy.deepcopy(current)
     updated["status"] = wanted.get("status") or {}
+    if target.kind.plural == "pods":
+        for condition in updated["status"].get("conditions") or ():
+            # metav1.Time fields without omitempty: Go writes them as null.
+            condition.setdefault("lastProbeTime", None)
+            condition.setdefault("lastTransitionTime", None)
     _validate_status(target.kind, updated)
     stored = state.store.update_status(target.kind.plural, updated, namespace=target.namespace)
     return _single(request, target.kind, stored)

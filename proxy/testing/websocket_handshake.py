@@ -83,10 +83,23 @@ def requested_protocols(request: web.Request) -> list[str]:
     return [p.strip() for p in header.split(",")] if header else []
 
 
+class _UntypedResponse(web.Response):
+    """A body without Content-Type, as Go writes on a hijacked connection.
+
+    aiohttp adds `application/octet-stream` to every non-empty body while preparing the
+    headers; this one adapter takes it out again (tests/testing/test_fake_apiserver_
+    websockets.py fails if aiohttp changes how).
+    """
+
+    async def _prepare_headers(self) -> None:
+        await super()._prepare_headers()
+        self.headers.popall(hdrs.CONTENT_TYPE, None)
+
+
 def refusal_response(request: web.Request, refusal: Refusal) -> web.Response:
     """The raw answer: status line, (maybe) Sec-WebSocket-Version, the text, then close."""
     request[RAW_KEY] = True
-    response = web.Response(status=refusal.status, body=refusal.text.encode() or None)
+    response = _UntypedResponse(status=refusal.status, body=refusal.text.encode() or None)
     response.force_close()
     if refusal.version_header:
         response.headers["Sec-WebSocket-Version"] = SUPPORTED_VERSION

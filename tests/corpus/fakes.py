@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from proxy.testing import FakeAPIServer
-from proxy.testing.rbac import RBAC, Grant
+from proxy.testing.auth import User
+from proxy.testing.rbac import RBAC, Grant, default_policy
 
 ADMIN_USER = "admin-token-user"
 LIMITED_USER = "limited-user"
 SHORT_TIMEOUT_SERVER = "short-timeout"
 MIN_REQUEST_TIMEOUT_S = 4
+API_AUDIENCE = "https://kubernetes.default.svc"
 
 # kube-apiserver's bootstrap ClusterRoles, as far as the recorded users reach.
 _DISCOVERY_URLS = (
@@ -96,7 +98,11 @@ class Servers:
             "<limited-token>": self.limited_token,
             "<admin-token-base64url>": base64.urlsafe_b64encode(
                 self.admin_token.encode()).decode().rstrip("="),
-            "<server-origin>": self.main.url,
+            # Sent as the recording sent it: every recorded WebSocket watch with this Origin
+            # that got as far as the handshake was refused with x/net/websocket's bare 403,
+            # which only an Origin that Go's url.ParseRequestURI rejects produces (a valid
+            # foreign one, ws-watch-foreign-origin, got 101). So it was not filled in.
+            "<server-origin>": "<server-origin>",
         }
 
 
@@ -107,14 +113,22 @@ def _supports(name: str) -> bool:
 async def start_servers(stack: AsyncExitStack) -> Servers:
     admin_token = "admin-" + secrets.token_urlsafe(24)
     limited_token = "limited-" + secrets.token_urlsafe(24)
-    tokens = {admin_token: ADMIN_USER, limited_token: LIMITED_USER}
-    main = await stack.enter_async_context(FakeAPIServer(tokens=tokens, rbac=bootstrap_rbac()))
+    tokens: dict[str, str | User] = {
+        admin_token: User(ADMIN_USER, ("system:masters",), uid=f"uid-{ADMIN_USER}"),
+        limited_token: User(LIMITED_USER, (), uid=f"uid-{LIMITED_USER}"),
+    }
+    # As recorded: anonymous requests allowed, RBAC with the bootstrap policy, one audience.
+    recorded = {"anonymous": True, "api_audiences": (API_AUDIENCE,)}
+    main = await stack.enter_async_context(
+        FakeAPIServer(tokens=tokens, rbac=default_policy(), **recorded)  # type: ignore[arg-type]
+    )
     short: FakeAPIServer | None = None
     missing = ""
     if _supports("min_request_timeout") and _supports("store"):
         short_server = FakeAPIServer(
-            tokens=tokens, rbac=bootstrap_rbac(), ca=main.ca,
-            min_request_timeout=MIN_REQUEST_TIMEOUT_S, store=main.store,  # type: ignore[call-arg]
+            tokens=tokens, rbac=default_policy(), ca=main.ca,
+            min_request_timeout=MIN_REQUEST_TIMEOUT_S, store=main.store,
+            **recorded,  # type: ignore[arg-type]
         )
         short = await stack.enter_async_context(short_server)
     else:

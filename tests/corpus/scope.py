@@ -36,14 +36,11 @@ def _header(case: Case, name: str) -> str:
 
 RULES: tuple[Rule, ...] = (
     Rule(
-        "SPDY upgrades (kubectl's legacy exec/attach/port-forward protocol) need a kubelet "
-        "behind a real node; the fake speaks WebSocket only",
-        lambda case: _header(case, "upgrade").lower().startswith("spdy"),
-    ),
-    Rule(
-        "/metrics is the apiserver's own Prometheus exposition (thousands of series); "
-        "the fake does not imitate it",
-        lambda case: _path(case).startswith("/metrics"),
+        "SPDY upgrades that succeed (kubectl's legacy exec/attach/port-forward protocol) need "
+        "a kubelet behind a real node; the fake speaks WebSocket only (refusals before the "
+        "upgrade are in scope)",
+        lambda case: _header(case, "upgrade").lower().startswith("spdy")
+        and case.raw.get("response", {}).get("status") == 101,
     ),
 )
 

@@ -14,6 +14,7 @@ from proxy.testing import status
 from proxy.testing.auth import is_websocket_request
 from proxy.testing.bodies import media_type, read_document, read_object
 from proxy.testing.kinds import ResourceKind, without_type_meta
+from proxy.testing.list_options import parse_list_options, validate_list_options
 from proxy.testing.negotiation import PLAIN, Representation, negotiate
 from proxy.testing.patch import apply_patch
 from proxy.testing.request_info import watch_requested
@@ -122,6 +123,7 @@ def _list(
     request: web.Request, state: ServerState, target: Target, representation: Representation
 ) -> web.Response:
     kind = target.kind
+    validate_list_options(parse_list_options(request.query))  # 400 and 422 come first
     object_filter = _object_filter(request, target)
     limit = _int_param(request, "limit") or 0
     token = request.query.get("continue", "")

@@ -115,7 +115,7 @@ class Store:
         kind = KINDS[resource]
         obj = self._objects.get(self._key(kind, namespace, name))
         if obj is None:
-            raise status.not_found(resource, name)
+            raise status.not_found(resource, name, group=kind.group)
         return copy.deepcopy(obj)
 
     def list(self, resource: str, *, namespace: str | None = None) -> list[JSONObject]:
@@ -186,7 +186,7 @@ class Store:
         key = self._key(kind, namespace, name)
         current = self._objects.get(key)
         if current is None:
-            raise status.not_found(resource, name)
+            raise status.not_found(resource, name, group=kind.group)
         sent_version = metadata.get("resourceVersion")
         if sent_version and sent_version != current["metadata"]["resourceVersion"]:
             raise status.conflict(resource, name)
@@ -208,7 +208,7 @@ class Store:
         key = self._key(kind, namespace, obj["metadata"]["name"])
         current = self._objects.get(key)
         if current is None:
-            raise status.not_found(resource, obj["metadata"]["name"])
+            raise status.not_found(resource, obj["metadata"]["name"], group=kind.group)
         new = copy.deepcopy(current)
         new["status"] = copy.deepcopy(obj.get("status") or {})
         if new == current:
@@ -228,7 +228,7 @@ class Store:
         key = self._key(kind, namespace, name)
         current = self._objects.get(key)
         if current is None:
-            raise status.not_found(resource, name)
+            raise status.not_found(resource, name, group=kind.group)
         if dry_run:
             return copy.deepcopy(current)
         if kind is NAMESPACES:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -36,6 +37,28 @@ STREAMING = frozenset({"exec", "attach", "portforward"})
 def _get_object(state: ServerState, target: Target) -> JSONObject:
     assert target.name is not None
     return state.store.get(target.kind.plural, target.name, namespace=target.namespace)
+
+
+def _container_problem(pod: JSONObject, wanted: str) -> str | None:
+    """validateContainer: a named container must exist; unnamed, the pod must have one."""
+    spec = pod.get("spec") or {}
+    name = pod["metadata"]["name"]
+    containers = [str(c.get("name")) for c in spec.get("containers") or ()]
+    others = [
+        str(c.get("name"))
+        for key in ("initContainers", "ephemeralContainers")
+        for c in spec.get(key) or ()
+    ]
+    if wanted:
+        if wanted in containers or wanted in others:
+            return None
+        return f"container {wanted} is not valid for pod {name}"
+    if len(containers) > 1:
+        return (
+            f"a container name must be specified for pod {name}, choose one of: "
+            f"[{' '.join(containers)}]"
+        )
+    return None
 
 
 def _node_of(state: ServerState, pod: JSONObject) -> str | None:
@@ -204,6 +227,9 @@ async def _log(request: web.Request, state: ServerState, target: Target) -> web.
     if request.method != "GET":
         raise status.method_not_allowed()
     pod = _get_object(state, target)
+    problem = _container_problem(pod, request.query.get("container", ""))
+    if problem is not None:
+        raise status.bad_request(problem)
     if _node_of(state, pod) is None:
         return web.Response(status=204)
     containers = (pod.get("spec") or {}).get("containers") or [{"name": "main"}]
@@ -227,6 +253,10 @@ async def _stream(request: web.Request, state: ServerState, target: Target) -> w
     if request.method not in ("GET", "POST"):
         raise status.method_not_allowed()
     pod = _get_object(state, target)
+    if target.subresource != "portforward":
+        problem = _container_problem(pod, request.query.get("container", ""))
+        if problem is not None:
+            raise status.bad_request(problem)
     if _node_of(state, pod) is None:
         raise status.bad_request(f"pod {target.name} does not have a host assigned")
     if target.subresource == "exec":
@@ -234,7 +264,16 @@ async def _stream(request: web.Request, state: ServerState, target: Target) -> w
     raise status.bad_request(f"the fake kubelet does not serve {target.subresource}")
 
 
+def _proxied_name(target: Target) -> Target:
+    """`[scheme:]name[:port]` in a proxy path names the object `name`."""
+    assert target.name is not None
+    parts = target.name.split(":")
+    name = parts[1] if len(parts) == 3 else parts[0]
+    return replace(target, name=name)
+
+
 async def _proxy(request: web.Request, state: ServerState, target: Target) -> web.StreamResponse:
+    target = _proxied_name(target)
     obj = _get_object(state, target)
     if target.kind.plural == "pods":
         if not (obj.get("status") or {}).get("podIP"):

@@ -117,8 +117,7 @@ async def test_websocket_watch_answering_pings_outlives_many_header_timeouts(
 async def test_exec_session_typing_slowly_outlives_many_header_timeouts(
     apiserver: FakeAPIServer, limited: RunningProxy, client: aiohttp.ClientSession
 ) -> None:
-    pod = {"metadata": {"name": "shell"}, "spec": {"containers": [{"name": "main"}]}}
-    apiserver.store.create("pods", pod, namespace="default")
+    apiserver.run_pod("shell")  # bound to the fake node: its kubelet answers exec
     url = ws_url(limited, f"{EXEC}?command=cat&stdin=true&stdout=true")
     loop = asyncio.get_running_loop()
     async with client.ws_connect(url, protocols=(V5,)) as ws:

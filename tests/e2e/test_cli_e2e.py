@@ -119,7 +119,7 @@ async def test_large_response_streams_with_flat_memory(
 ) -> None:
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
-    apiserver.store.create("pods", {"metadata": {"name": "big"}}, namespace="default")
+    apiserver.run_pod("big")  # a pod that runs: an unscheduled one has no log (204)
     proxy = await spawn_proxy("--kubeconfig", str(admin_kubeconfig))
     code, _, _ = await run("curl", "-s", "-o", "/dev/null", f"{proxy.url}/version")
     assert code == 0

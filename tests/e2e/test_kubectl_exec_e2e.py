@@ -15,8 +15,7 @@ async def exec_proxy(
     apiserver: FakeAPIServer, admin_kubeconfig: Path, spawn_proxy: SpawnProxy
 ) -> ProxyProcess:
     need_kubectl()
-    pod = {"metadata": {"name": "shell"}, "spec": {"containers": [{"name": "main"}]}}
-    apiserver.store.create("pods", pod, namespace="default")
+    apiserver.run_pod("shell")  # bound to the fake node: its kubelet answers exec
     return await spawn_proxy("--kubeconfig", str(admin_kubeconfig), "--reject-paths=")
 
 

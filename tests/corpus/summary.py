@@ -239,6 +239,9 @@ def _body(response: WireResponse, *, stream: bool) -> dict[str, Any]:
         except ValueError as error:
             summary["protobuf_error"] = str(error)
         return summary
+    if media.endswith("+protobuf"):  # OpenAPI as protobuf: no k8s envelope to describe
+        summary["protobuf_magic"] = False
+        return summary
     if not body:
         if stream and response.status == 200 and "json" in media:
             summary["watch"] = _WatchSummary().result(response)

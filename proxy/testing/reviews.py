@@ -57,8 +57,8 @@ async def handle_token_review(request: web.Request) -> web.Response:
             user = User(issued.user, issued.groups, issued.uid).with_group("system:authenticated")
         else:
             review_status["error"] = (
-                f"[invalid bearer token, token audiences {_go_quoted_list(list(issued.audiences))}"
-                f" is invalid for the target audiences {_go_quoted_list(wanted)}]"
+                f"token audiences {_go_quoted_list(list(issued.audiences))} is invalid for the "
+                f"target audiences {_go_quoted_list(wanted)}"
             )
     else:
         # Static tokens are good for the API server's own audiences only.

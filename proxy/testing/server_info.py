@@ -72,6 +72,10 @@ async def handle_health(request: web.Request) -> web.Response:
         return _text("ok")
     excluded = set(request.query.getall("exclude", []))
     lines = [f"[+]{c} excluded: ok" if c in excluded else f"[+]{c} ok" for c in checks]
+    unknown = sorted(excluded - set(checks))
+    if unknown:
+        quoted = ",".join(f'"{name}"' for name in unknown)
+        lines.append(f"warn: some health checks cannot be excluded: no matches for {quoted}")
     return _text("\n".join(lines) + f"\n{endpoint} check passed\n")
 
 

@@ -185,6 +185,16 @@ async def _scale(request: web.Request, state: ServerState, target: Target) -> we
     else:
         raise status.method_not_allowed()
     replicas = ((wanted or {}).get("spec") or {}).get("replicas", 0)
+    if not isinstance(replicas, int) or replicas < 0:
+        message = f"Invalid value: {replicas}: must be greater than or equal to 0"
+        raise status.APIError(
+            422,
+            reason="Invalid",
+            message=f'Scale.autoscaling "{target.name}" is invalid: spec.replicas: {message}',
+            details={"name": target.name, "group": "autoscaling", "kind": "Scale", "causes": [
+                {"reason": "FieldValueInvalid", "message": message, "field": "spec.replicas"}
+            ]},
+        )
     current.setdefault("spec", {})["replicas"] = replicas
     current["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
     return json_response(request, _scale_of(_store_update(state, target, current)))
@@ -216,9 +226,16 @@ async def _binding(request: web.Request, state: ServerState, target: Target) -> 
 async def _eviction(request: web.Request, state: ServerState, target: Target) -> web.StreamResponse:
     if request.method != "POST":
         raise status.method_not_allowed()
-    await read_document(request)
+    body = await read_document(request)
     assert target.name is not None
-    state.store.delete("pods", target.name, namespace=target.namespace)
+    if not isinstance(body, dict) or (body.get("metadata") or {}).get("name") != target.name:
+        raise status.bad_request("name in URL does not match name in Eviction object")
+    _get_object(state, target)
+    dry_run = request.query.getall("dryRun", []) + list(
+        (body.get("deleteOptions") or {}).get("dryRun") or []
+    )
+    if not dry_run:
+        state.store.delete("pods", target.name, namespace=target.namespace)
     body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
     return json_response(request, body, status=201)
 

@@ -139,6 +139,13 @@ def _wants_protobuf(request: web.Request) -> bool:
     return False
 
 
+def _document(request: web.Request, document: JSONObject) -> web.Response:
+    """JSON, or protobuf when Accept prefers it (discovery documents have both)."""
+    if _wants_protobuf(request):
+        return web.Response(body=pb.encode_discovery(document), content_type=pb.PROTOBUF)
+    return json_response(request, document)
+
+
 async def handle_root(request: web.Request) -> web.Response:
     """GET /: every path the server serves, as a sorted list."""
     paths = {"/api", "/api/v1", "/apis", "/healthz", "/livez", "/readyz", "/metrics",
@@ -156,7 +163,7 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
     if aggregated is not None:
         return aggregated
     address = request.app[STATE].server_address
-    return json_response(
+    return _document(
         request,
         {
             "kind": "APIVersions",
@@ -182,17 +189,16 @@ async def handle_api_version(request: web.Request) -> web.Response:
         raise status.resource_not_found()
     body = _resource_list(version, resources)
     del body["apiVersion"]  # the core list has none, as kube-apiserver writes it
-    return json_response(request, body)
+    return _document(request, body)
 
 
 async def handle_apis(request: web.Request) -> web.StreamResponse:
     aggregated = aggregated_discovery.respond(request, served_groups(), core=False)
     if aggregated is not None:
         return aggregated
-    groups = _named_groups()
-    if _wants_protobuf(request):
-        return web.Response(body=pb.encode_group_list(groups), content_type=pb.PROTOBUF)
-    return json_response(request, {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+    return _document(
+        request, {"kind": "APIGroupList", "apiVersion": "v1", "groups": _named_groups()}
+    )
 
 
 async def handle_group(request: web.Request) -> web.Response:
@@ -200,8 +206,8 @@ async def handle_group(request: web.Request) -> web.Response:
     versions = served_groups().get(name)
     if not name or versions is None:
         raise web.HTTPNotFound()
-    return json_response(request, {"kind": "APIGroup", "apiVersion": "v1",
-                                   **_group(name, list(versions))})
+    return _document(request, {"kind": "APIGroup", "apiVersion": "v1",
+                               **_group(name, list(versions))})
 
 
 async def handle_group_version(request: web.Request) -> web.Response:
@@ -211,4 +217,4 @@ async def handle_group_version(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     if version not in versions:
         raise status.resource_not_found()
-    return json_response(request, _resource_list(f"{name}/{version}", versions[version]))
+    return _document(request, _resource_list(f"{name}/{version}", versions[version]))

@@ -200,18 +200,48 @@ def watch_event(event_type: str, encoded_object: bytes) -> bytes:
     return len(message).to_bytes(4, "big") + message
 
 
+def _group_version(entry: Mapping[str, Any]) -> bytes:
+    return string(1, entry["groupVersion"]) + string(2, entry["version"])
+
+
+def _group(entry: JSONObject) -> bytes:
+    return (
+        string(1, entry["name"])
+        + b"".join(length_delimited(2, _group_version(v)) for v in entry["versions"])
+        + length_delimited(3, _group_version(entry["preferredVersion"]))
+    )
+
+
 def encode_group_list(groups: Iterable[JSONObject]) -> bytes:
     """meta/v1 APIGroupList (discovery /apis)."""
-
-    def version(entry: Mapping[str, Any]) -> bytes:
-        return string(1, entry["groupVersion"]) + string(2, entry["version"])
-
-    def group(entry: JSONObject) -> bytes:
-        return (
-            string(1, entry["name"])
-            + b"".join(length_delimited(2, version(v)) for v in entry["versions"])
-            + length_delimited(3, version(entry["preferredVersion"]))
-        )
-
-    raw = b"".join(length_delimited(1, group(g)) for g in groups)
+    raw = b"".join(length_delimited(1, _group(g)) for g in groups)
     return envelope("v1", "APIGroupList", raw)
+
+
+def encode_discovery(document: JSONObject) -> bytes:
+    """meta/v1 APIVersions, APIGroup or APIResourceList, by the document's kind."""
+    kind = document["kind"]
+    if kind == "APIGroupList":
+        return encode_group_list(document["groups"])
+    if kind == "APIGroup":
+        return envelope("v1", kind, _group(document))
+    if kind == "APIVersions":
+        addresses = b"".join(
+            length_delimited(2, string(1, a["clientCIDR"]) + string(2, a["serverAddress"]))
+            for a in document.get("serverAddressByClientCIDRs") or ()
+        )
+        raw = b"".join(string(1, v) for v in document["versions"]) + addresses
+        return envelope("v1", kind, raw)
+    resources = b"".join(
+        length_delimited(
+            2,
+            string(1, r["name"])
+            + integer(2, r["namespaced"])
+            + string(3, r["kind"])
+            + length_delimited(4, b"".join(string(1, v) for v in r["verbs"]))
+            + b"".join(string(5, n) for n in r.get("shortNames") or ())
+            + string(6, r["singularName"]),
+        )
+        for r in document["resources"]
+    )
+    return envelope("v1", kind, string(1, document["groupVersion"]) + resources)

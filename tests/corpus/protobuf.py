@@ -59,6 +59,9 @@ def _text(value: int | bytes | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else None
 
 
+DISCOVERY_KINDS = frozenset({"APIVersions", "APIGroup", "APIGroupList", "APIResourceList"})
+
+
 def unwrap(body: bytes) -> tuple[str | None, str | None, bytes]:
     """(apiVersion, kind, raw object bytes) of a `k8s\\0` + runtime.Unknown body."""
     envelope = body[len(MAGIC) :] if body.startswith(MAGIC) else body
@@ -85,6 +88,8 @@ def describe(body: bytes) -> dict[str, Any]:
             reason=_text(_first(raw, 4)) or "",
             code=code if isinstance(code, int) else None,
         )
+    elif kind in DISCOVERY_KINDS:
+        pass  # no ObjectMeta or ListMeta to read
     elif kind is not None and kind.endswith("List"):
         summary["items"] = sum(1 for number, _ in fields(raw) if number == 2)
         list_meta = _first(raw, 1)

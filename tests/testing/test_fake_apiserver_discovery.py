@@ -91,3 +91,18 @@ async def test_openapi_v3_index_is_json_sent_as_text_with_hashed_urls(
         assert "Expires" in response.headers
     async with strict_session.get("/openapi/v3/apis/nope/v1", headers=ADMIN) as response:
         assert response.status == 404 and "Content-Type" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [("/api", b"APIVersions"), ("/api/v1", b"APIResourceList"), ("/apis", b"APIGroupList"),
+     ("/apis/apps", b"APIGroup"), ("/apis/apps/v1", b"APIResourceList")],
+)
+async def test_discovery_documents_come_as_protobuf_when_asked(
+    strict_session: aiohttp.ClientSession, path: str, kind: bytes
+) -> None:
+    headers = {**ADMIN, "Accept": "application/vnd.kubernetes.protobuf, application/json"}
+    async with strict_session.get(path, headers=headers) as response:
+        assert response.headers["Content-Type"] == "application/vnd.kubernetes.protobuf"
+        body = await response.read()
+    assert body.startswith(b"k8s\x00") and kind in body[:40]

@@ -1,11 +1,13 @@
 """The application, assembled: read it as the table of contents of a request's path.
 
-Outermost first: errors become `Status` responses; each request is audited
-(`--audit-log`); a client's concurrent requests are capped; the API prefix is
-stripped; the filter rejects what kubectl proxy would (and WebSockets from
-pages it does not accept); the caller is authenticated, then authorized
-(`--authn`, `--authz`, `--policy`); then upgrades are spliced through, WebSocket
-watches served by the proxy, and the forwarder sends the rest to the API server. Static files
+Outermost first: errors become `Status` responses; the request target is read
+once as the API server will read it, or refused (proxy/canonical.py); the API
+prefix and cluster prefix are stripped; each request is observed (metrics,
+access and `--audit-log` lines); a client's concurrent requests are capped; the
+filter rejects what kubectl proxy would (and WebSockets from pages it does not
+accept); the caller is authenticated, then authorized (`--authn`, `--authz`,
+`--policy`); then upgrades are spliced through, WebSocket watches served by the
+proxy, and the forwarder sends the rest to the API server. Static files
 (`--www`) sit beside the API, unfiltered, as in kubectl proxy.
 """
 
@@ -19,15 +21,22 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from yarl import URL
 
 from proxy.audit import AccessLogSink, AuditSink
 from proxy.authn.middleware import with_authentication
 from proxy.authz.middleware import with_authorization
+from proxy.canonical import (
+    RequestKind,
+    bad_target_response,
+    canonical_of,
+    canonical_requests,
+    retarget,
+)
 from proxy.clusters import UPSTREAM_FOR, with_clusters
 from proxy.config import OperationsConfig, SecurityConfig, ServeConfig
 from proxy.credentials.base import Clock, monotonic
 from proxy.errors import ProxyError
+from proxy.exchange import note_dispatched, note_sent_status
 from proxy.filters import Handler, RequestFilter, with_filter
 from proxy.forward import ForwardHandler
 from proxy.guard import with_client_limit
@@ -36,15 +45,15 @@ from proxy.metrics import CounterReading, Metrics
 from proxy.observe import Sink, with_observation
 from proxy.redact import mask_log_records
 from proxy.reload import Reloader
+from proxy.resource_names import ResourceNames, discover_resource_names
 from proxy.review_cache import ReviewCache
 from proxy.security import Guards
 from proxy.shutdown import OpenStreams
 from proxy.status import status_response
 from proxy.targets import LiveTargets, Targets
-from proxy.upgrade import UpgradeHandler, upgrade_protocol
+from proxy.upgrade import UpgradeHandler
 from proxy.upstream import Upstream
 from proxy.watch import WatchHandler
-from proxy.watch_resume import is_watch_request
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +82,22 @@ def build_app(
     security = security or SecurityConfig()
     operations = operations or OperationsConfig()
     streams = OpenStreams()
-    metrics = Metrics(readings=lambda: counter_readings(live, guards))
+    metrics = Metrics(
+        readings=lambda: counter_readings(live, guards),
+        resource_names=ResourceNames(
+            lambda: discover_resource_names(live.targets.current.upstream), clock=clock
+        ),
+    )
     health = HealthChecks(lambda: live.targets.current.upstream, clock=clock)
-    app = web.Application(middlewares=[status_errors])
+    observers = sinks(security, operations, guards, metrics, live)
+    app = web.Application(middlewares=[
+        status_errors,
+        canonical_requests(refuse=with_observation(bad_target_response, observers)),
+    ])
     app[LIVE], app[STREAMS], app[METRICS], app[HEALTH] = live, streams, metrics, health
     app.cleanup_ctx.append(_upstream_sessions)
+    app.cleanup_ctx.append(_resource_names)  # torn down first: before the sessions close
+    app.on_response_prepare.append(note_sent_status)
     app.on_shutdown.append(streams.stop_all)
     if rebuild is not None:
         app[RELOADER] = Reloader(live=live, build=rebuild, paths=watch_paths)
@@ -113,10 +133,12 @@ def build_app(
             handler, guards.authenticator, impersonate_caller=guards.impersonate_caller
         )
     handler = with_filter(handler, request_filter)
+    handler = with_client_limit(handler, security.max_requests_per_client)
+    # Observed from here in: the target is final (prefixes stripped), so every sink
+    # records the request the upstream receives.
+    handler = with_observation(handler, observers)
     handler = with_clusters(handler, live)
     handler = with_api_prefix(handler, serve.api_prefix)
-    handler = with_client_limit(handler, security.max_requests_per_client)
-    handler = with_observation(handler, sinks(security, operations, guards, metrics, live))
     handler = with_own_endpoints(handler, health, metrics)
     if serve.www_dir is not None:
         app.router.add_static(serve.www_prefix, serve.www_dir, show_index=True)
@@ -245,6 +267,13 @@ async def _upstream_sessions(app: web.Application) -> AsyncIterator[None]:
     await app[LIVE].close()
 
 
+async def _resource_names(app: web.Application) -> AsyncIterator[None]:
+    yield
+    names = app[METRICS].resource_names
+    if names is not None:
+        await names.close()
+
+
 async def _watch_kubeconfig(app: web.Application) -> AsyncIterator[None]:
     watcher = asyncio.ensure_future(app[RELOADER].watch())
     yield
@@ -260,15 +289,17 @@ def by_kind(
     websocket_watch: Handler,
     chunked_watch: Handler | None,
 ) -> Handler:
-    """Upgrades are spliced, WebSocket watches served by the proxy, the rest forwarded."""
+    """Upgrades are spliced, WebSocket watches served by the proxy, the rest forwarded:
+    as the canonical request's kind says (a watch is what the API server reads as one)."""
 
     async def route(request: web.Request) -> web.StreamResponse:
-        protocol = upgrade_protocol(request.headers)
-        watch = is_watch_request(request.method, request.path, request.query)
-        if protocol is not None:
-            is_websocket = protocol.lower() == "websocket"
-            return await (websocket_watch if watch and is_websocket else upgrade)(request)
-        if watch and chunked_watch is not None:
+        note_dispatched(request)
+        kind = canonical_of(request).kind
+        if kind is RequestKind.WEBSOCKET_WATCH:
+            return await websocket_watch(request)
+        if kind is RequestKind.UPGRADE:
+            return await upgrade(request)
+        if kind is RequestKind.WATCH and chunked_watch is not None:
             return await chunked_watch(request)
         return await forward(request)
 
@@ -292,7 +323,7 @@ def with_api_prefix(handler: Handler, prefix: str) -> Handler:
         rest = raw[len(bare) :]
         if not rest.startswith("/"):
             rest = "/" + rest
-        return await handler(request.clone(rel_url=URL(rest, encoded=True)))
+        return await handler(retarget(request, rest))
 
     return stripped
 

@@ -2,7 +2,9 @@
 
 Audit: one JSON object per request (who, from where, what, how it ended, who
 acted upstream), for the security trail. Access: one line per request for the
-operator, its query string redacted.
+operator, its query string redacted. Both say the status the client received and
+how the request ended (`outcome`: completed, client_closed, upstream_closed, proxy_error),
+so a watch the client closed is not mistaken for a failure.
 """
 
 from __future__ import annotations
@@ -12,9 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from aiohttp import web
-
-from proxy.authz.attributes import Attributes
+from proxy.exchange import COMPLETED
 from proxy.observe import RequestRecord
 
 audit_log = logging.getLogger("proxy.audit")
@@ -25,7 +25,7 @@ class AuditSink:
     def __init__(self, *, acting: Callable[[], str]):
         self._acting = acting
 
-    def started(self, request: web.Request, attributes: Attributes, stream: str | None) -> None:
+    def started(self, stream: str | None) -> None:
         return None
 
     def finished(self, record: RequestRecord) -> None:
@@ -37,6 +37,8 @@ class AuditSink:
             "verb": record.method,
             "path": record.path,
             "code": record.code,
+            "outcome": record.outcome,
+            "refused": record.refusal,
             "bytes": record.bytes_out,
             "duration_ms": round(record.seconds * 1000, 1),
             "acting_as": self._acting(),
@@ -44,7 +46,7 @@ class AuditSink:
 
 
 class AccessLogSink:
-    def started(self, request: web.Request, attributes: Attributes, stream: str | None) -> None:
+    def started(self, stream: str | None) -> None:
         return None
 
     def finished(self, record: RequestRecord) -> None:
@@ -53,11 +55,13 @@ class AccessLogSink:
         query = record.query
         target = f"{record.path}?{query}" if query else record.path
         access_log.info(
-            "%s %s %d %dB %.1fms%s",
+            "%s %s %d %dB %.1fms%s%s",
             record.method, target, record.code, record.bytes_out, record.seconds * 1000,
             f" user={record.user}" if record.user else "",
+            f" outcome={record.outcome}" if record.outcome != COMPLETED else "",
             extra={"http": {"method": record.method, "path": record.path,
                             "query": query, "code": record.code,
+                            "outcome": record.outcome,
                             "bytes": record.bytes_out,
                             "duration_ms": round(record.seconds * 1000, 1),
                             "user": record.user, "source": record.source}},

@@ -12,8 +12,8 @@ import json
 from urllib.parse import unquote
 
 from aiohttp import web
-from yarl import URL
 
+from proxy.canonical import retarget
 from proxy.filters import Handler
 from proxy.status import status_response
 from proxy.targets import LiveTargets, Targets
@@ -39,7 +39,7 @@ def with_clusters(handler: Handler, live: LiveTargets) -> Handler:
             if target is None:
                 why = targets.failed.get(unquote(name), "no such context in the kubeconfig")
                 return status_response(404, f'cluster "{unquote(name)}" is not served: {why}')
-            request = request.clone(rel_url=URL("/" + tail, encoded=True))
+            request = retarget(request, "/" + tail)
             upstream = target.upstream
         request[UPSTREAM_FOR] = upstream
         # Held from the moment it is chosen: a reload then closes it only after this request.

@@ -4,6 +4,7 @@
     ├── ConfigError                 bad flags or settings; refused at start-up
     │   └── KubeconfigError         a kubeconfig problem, naming the file and the field
     │       └── NoKubeconfigError   none found (in a pod: use the service account)
+    ├── BadRequestError             a request target not readable as the API server reads it (400)
     ├── RequestTooLargeError        a request body over the limit (413)
     ├── TooManyRequestsError        a client over a rate limit, with when to retry (429)
     ├── CredentialError             a credential could not be obtained (502)
@@ -46,6 +47,13 @@ class KubeconfigError(ConfigError):
 
 class NoKubeconfigError(KubeconfigError):
     """No kubeconfig anywhere: in a pod, the service account may serve instead."""
+
+
+class BadRequestError(ProxyError):
+    """A request target that cannot be read as the API server reads it (proxy/canonical.py)."""
+
+    code = HTTPStatus.BAD_REQUEST
+    reason = "BadRequest"
 
 
 class RequestTooLargeError(ProxyError):

@@ -1,4 +1,5 @@
-"""kubectl proxy's request filter, judged on the path the API server will act on.
+"""kubectl proxy's request filter, judged on the canonical request: the path the API server
+will act on (proxy/canonical.py), and the Host and Origin parsed exactly.
 
 kubectl proxy matches its patterns against Go's decoded `URL.Path`. The API
 server decodes percent-escapes once, and path cleaning elsewhere may resolve
@@ -10,6 +11,7 @@ interpretation of its path is accepted and none is rejected.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 import posixpath
 import re
@@ -19,8 +21,10 @@ from urllib.parse import unquote
 
 from aiohttp import hdrs, web
 
+from proxy.canonical import canonical_of
 from proxy.config import FilterConfig
 from proxy.errors import ConfigError
+from proxy.exchange import FILTERED, note_refusal
 from proxy.status import status_response
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Enough to undo any realistic layering of escapes (%2525252F...).
 _MAX_DECODE_ROUNDS = 8
+# A Host header's host: a registered name or IPv4 address, or a bracketed IPv6 literal;
+# then an optional port. Nothing else (userinfo, paths, stray brackets) is a host.
+_HOST_HEADER = re.compile(r"(?:(?P<name>[A-Za-z0-9\-._~]+)|\[(?P<ipv6>[0-9A-Fa-f:.]+)\])"
+                          r"(?::(?P<port>[0-9]{0,5}))?")
+_ORIGIN = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+\-.]*)://(?P<authority>[^/?#@]+)")
 
 
 def _compile(patterns: tuple[str, ...], option: str) -> tuple[re.Pattern[str], ...]:
@@ -77,19 +86,27 @@ def clean_path(path: str) -> str:
     return cleaned
 
 
-def request_host(host_header: str) -> str:
-    """The host part of a Host header; IPv6 literals keep their brackets (`[::1]:8001` → `[::1]`).
+def request_host(host_header: str) -> str | None:
+    """The host a Host header names, lower-cased, IPv6 literals bracketed (`[::1]:8001` →
+    `[::1]`); None when the header is not exactly `host[:port]`.
 
-    kubectl proxy's Go `SplitHostPort` strips them, so its own default `^\\[::1\\]$` never
+    `[::1]evil`, `[::1].evil.com`, `127.0.0.1@evil`, a bare `::1` and a trailing dot are
+    not hosts, so no pattern is ever matched against a part of one. kubectl proxy's
+    Go `SplitHostPort` strips the brackets, so its own default `^\\[::1\\]$` never
     matches a request with a port: a bug we do not copy.
     """
-    if host_header.startswith("["):
-        end = host_header.find("]")
-        return host_header[: end + 1] if end != -1 else host_header
-    host, sep, port = host_header.rpartition(":")
-    if sep and port.isdigit() and ":" not in host:
-        return host
-    return host_header
+    match = _HOST_HEADER.fullmatch(host_header.strip())
+    if match is None or (match["port"] and int(match["port"]) > 65535):
+        return None
+    if match["ipv6"] is not None:
+        try:
+            return f"[{ipaddress.IPv6Address(match['ipv6']).compressed}]"
+        except ValueError:
+            return None
+    name = match["name"].lower()
+    if name.endswith(".") or name.startswith("."):
+        return None
+    return name
 
 
 @dataclass(frozen=True)
@@ -111,8 +128,9 @@ class RequestFilter:
             reject_methods=_compile(config.reject_methods, "--reject-methods"),
         )
 
-    def accepts(self, method: str, raw_path: str, host: str) -> bool:
-        if _matches(method, self.reject_methods):
+    def accepts(self, method: str, raw_path: str, host: str | None) -> bool:
+        """`host` as `request_host` parsed it: None (no host, or not one) is never accepted."""
+        if host is None or _matches(method, self.reject_methods):
             return False
         if not _matches(host, self.accept_hosts):
             return False
@@ -127,11 +145,11 @@ class RequestFilter:
         WebSockets are not bound by the same-origin policy: without this, any page
         the user visits could drive the cluster with the user's credentials.
         """
-        scheme, sep, rest = origin.partition("://")
-        if not sep or not scheme or not rest:
-            return False  # "null" (sandboxed frames, file:// pages) and garbage
-        authority = rest.partition("/")[0].rpartition("@")[2]
-        return _matches(request_host(authority), self.accept_hosts)
+        match = _ORIGIN.fullmatch(origin.strip())
+        if match is None:
+            return False  # "null" (sandboxed frames, file:// pages), userinfo, paths, garbage
+        host = request_host(match["authority"])
+        return host is not None and _matches(host, self.accept_hosts)
 
 
 def is_websocket(request: web.Request) -> bool:
@@ -144,19 +162,26 @@ def with_filter(handler: Handler, request_filter: RequestFilter | None) -> Handl
         return handler
 
     async def filtered(request: web.Request) -> web.StreamResponse:
-        raw_path = request.raw_path.partition("?")[0]
-        host = request_host(request.headers.get(hdrs.HOST, ""))
+        canonical = canonical_of(request)
+        hosts = request.headers.getall(hdrs.HOST, [])
+        host = request_host(hosts[0]) if len(hosts) == 1 else None
         origin = request.headers.get(hdrs.ORIGIN) if is_websocket(request) else None
         if origin is not None and not request_filter.accepts_origin(origin):
             log.info("filter rejected a WebSocket from origin %r", origin)
+            note_refusal(request, FILTERED)
             return status_response(
                 403, f"WebSocket from origin {origin!r} is forbidden by the proxy's request filter"
             )
-        if request_filter.accepts(request.method, raw_path, host):
+        if request_filter.accepts(canonical.method, canonical.raw_path, host):
             return await handler(request)
-        log.info("filter rejected %s %s (host %r)", request.method, raw_path, host)
+        log.info("filter rejected %s %s (host %r)", canonical.method, canonical.raw_path, hosts)
+        note_refusal(request, FILTERED)
+        if host is None:
+            return status_response(403, "the request's Host header does not name one host, "
+                                        "so the proxy's request filter refuses it")
         return status_response(
-            403, f"{request.method} {raw_path} is forbidden by the proxy's request filter"
+            403, f"{canonical.method} {canonical.raw_path} is forbidden by the proxy's "
+                 "request filter"
         )
 
     return filtered

@@ -9,7 +9,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from proxy.canonical import canonical_of
 from proxy.errors import RequestTooLargeError
+from proxy.exchange import CLIENT_CLOSED, UPSTREAM_CLOSED, note_outcome
 from proxy.headers import outbound_request_headers, outbound_response_headers
 from proxy.shutdown import OpenStreams
 from proxy.status import status_response
@@ -65,7 +67,7 @@ async def _counted(source: aiohttp.StreamReader, limit: int) -> AsyncIterator[by
 
 def is_endless(request: web.Request) -> bool:
     """Responses that only end when someone ends them: watches and followed logs."""
-    if is_watch_request(request.method, request.path, request.query):
+    if is_watch_request(canonical_of(request)):
         return True
     return request.path.endswith("/log") and query_flag(request.query.get("follow"))
 
@@ -112,6 +114,7 @@ class ForwardHandler:
                 await response.write_eof()
             except ConnectionResetError:
                 # The client went away: leaving this block closes the upstream request.
+                note_outcome(request, CLIENT_CLOSED)
                 return response
             except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
                 if self._streams.stopping:
@@ -126,6 +129,7 @@ class ForwardHandler:
                     request.path,
                     exc,
                 )
+                note_outcome(request, UPSTREAM_CLOSED)
                 if request.transport is not None:
                     request.transport.abort()
                 return response

@@ -1,9 +1,17 @@
 """Prometheus metrics, with the maintained client library, in a registry of the app's own.
 
-Requests by verb, code and resource with a latency histogram (streams are
-counted as open streams instead: their duration is not latency); requests in
+Requests by verb, code, resource and outcome with a latency histogram (streams
+are counted as open streams instead: their duration is not latency); requests in
 flight; bytes each way; the proxy's own upstream failures by kind; and, read at
 scrape time, credential refreshes and review-cache hits and misses.
+
+Every label value comes from a bounded set, never from the client's path: verbs
+from the Kubernetes verbs and HTTP methods; `resource` from the names the API
+server's discovery reports (proxy/resource_names.py), else `other`, or, for a
+request the proxy refused itself, why (`filter`, `unauthenticated`, `forbidden`,
+`bad_request`, `rate_limited`); `code` is a 3-digit status; `outcome` one of four.
+Requests that end before the first discovery fetch wait (a bounded few) to be
+labelled at the next scrape.
 """
 
 from __future__ import annotations
@@ -16,8 +24,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from proxy.authz.attributes import Attributes
 from proxy.observe import RequestRecord
+from proxy.resource_names import OTHER, ResourceNames
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _ERROR_KINDS = {
@@ -26,6 +34,13 @@ _ERROR_KINDS = {
     "UpstreamTimeoutError": "timeout",
     "UpstreamError": "other",
 }
+# The `verb` label: Kubernetes verbs, and lower-cased methods for non-resource paths.
+_VERBS = frozenset({"get", "list", "watch", "create", "update", "patch", "delete",
+                    "deletecollection", "proxy", "head", "post", "put", "options", ""})
+# Records waiting for the first discovery fetch to be labelled; beyond, `other`.
+MAX_WAITING_RECORDS = 1000
+# How long a scrape waits for a discovery fetch in flight.
+SCRAPE_DISCOVERY_WAIT = 5.0
 
 
 @dataclass(frozen=True)
@@ -57,12 +72,19 @@ class ReadingsCollector(Collector):
 class Metrics:
     """A request sink that counts, and the `/metrics` handler."""
 
-    def __init__(self, *, readings: Callable[[], list[CounterReading]] | None = None):
+    def __init__(
+        self,
+        *,
+        readings: Callable[[], list[CounterReading]] | None = None,
+        resource_names: ResourceNames | None = None,
+    ):
         self.registry = CollectorRegistry()
+        self.resource_names = resource_names
+        self._waiting: list[RequestRecord] = []
         r = self.registry
         self.requests = Counter("kube_auth_proxy_requests", "Requests served, by Kubernetes "
-                                "verb, HTTP code and resource.", ["verb", "code", "resource"],
-                                registry=r)
+                                "verb, HTTP code, resource and outcome.",
+                                ["verb", "code", "resource", "outcome"], registry=r)
         self.latency = Histogram("kube_auth_proxy_request_duration_seconds", "Time to serve "
                                  "a request (watches and upgrades excluded).",
                                  ["verb", "resource"], registry=r)
@@ -85,29 +107,60 @@ class Metrics:
         if readings is not None:
             r.register(ReadingsCollector(readings))
 
-    def started(self, request: web.Request, attributes: Attributes, stream: str | None) -> None:
+    def started(self, stream: str | None) -> None:
         self.in_flight.inc()
         if stream is not None:
             self.streams.labels(stream).inc()
 
     def finished(self, record: RequestRecord) -> None:
         self.in_flight.dec()
-        resource = record.attributes.resource
-        if record.attributes.subresource:
-            resource += "/" + record.attributes.subresource
-        verb = record.attributes.verb
-        self.requests.labels(verb, str(record.code), resource).inc()
         if record.stream is not None:
             self.streams.labels(record.stream).dec()
-        else:
-            self.latency.labels(verb, resource).observe(record.seconds)
         self.bytes.labels("received").inc(record.bytes_in)
         self.bytes.labels("sent").inc(record.bytes_out)
         if record.error in _ERROR_KINDS:
             self.upstream_errors.labels(_ERROR_KINDS[record.error]).inc()
         elif record.error == "CredentialError":
             self.credential_errors.inc()
+        resource = self.resource_label(record)
+        if resource is None:
+            if len(self._waiting) < MAX_WAITING_RECORDS:
+                self._waiting.append(record)
+                return
+            assert self.resource_names is not None
+            self.resource_names.start_refresh()
+            resource = OTHER
+        self._count(record, resource)
+
+    def resource_label(self, record: RequestRecord) -> str | None:
+        """Why the proxy refused it, the discovered resource, `other`, or "" for a
+        non-resource path; None while discovery has not answered yet."""
+        if record.refusal is not None:
+            return record.refusal
+        attributes = record.attributes
+        if attributes is None:
+            return OTHER
+        if not attributes.resource_request:
+            return ""
+        if self.resource_names is None:
+            return OTHER
+        resource = attributes.resource
+        if attributes.subresource:
+            resource += "/" + attributes.subresource
+        return self.resource_names.label(attributes.api_group, resource)
+
+    def _count(self, record: RequestRecord, resource: str) -> None:
+        verb = record.attributes.verb if record.attributes is not None else record.method.lower()
+        verb = verb if verb in _VERBS else OTHER
+        self.requests.labels(verb, str(record.code), resource, record.outcome).inc()
+        if record.stream is None:
+            self.latency.labels(verb, resource).observe(record.seconds)
 
     async def handle(self, request: web.Request) -> web.Response:
+        if self.resource_names is not None:
+            await self.resource_names.refresh_if_due(wait=SCRAPE_DISCOVERY_WAIT)
+        waiting, self._waiting = self._waiting, []
+        for record in waiting:
+            self._count(record, self.resource_label(record) or OTHER)
         return web.Response(body=generate_latest(self.registry),
                             headers={"Content-Type": CONTENT_TYPE})

@@ -17,6 +17,7 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
 from proxy.errors import UpstreamError
+from proxy.exchange import UPSTREAM_CLOSED, note_outcome
 from proxy.headers import connection_tokens, outbound_request_headers, outbound_response_headers
 from proxy.status import status_response
 from proxy.upgrade_wire import ResponseHead, connect_direct, exchange, read_body, request_head
@@ -113,6 +114,7 @@ async def _relay_answer(
         log.warning(
             "%s %s: the API server broke off its answer: %s", request.method, request.path, exc
         )
+        note_outcome(request, UPSTREAM_CLOSED)
         if request.transport is not None:
             request.transport.abort()
         return response

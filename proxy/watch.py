@@ -19,6 +19,7 @@ from aiohttp import WSCloseCode, WSMsgType, hdrs, web
 from multidict import CIMultiDict
 
 from proxy.errors import ProxyError
+from proxy.exchange import CLIENT_CLOSED, UPSTREAM_CLOSED, note_outcome
 from proxy.headers import outbound_request_headers
 from proxy.shutdown import OpenStreams
 from proxy.status import status_body, status_response
@@ -118,7 +119,9 @@ class WatchHandler:
 
         try:
             with self._streams.track(going_away):
-                await asyncio.wait({pump, reader}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait({pump, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if pump not in done:
+                note_outcome(request, CLIENT_CLOSED)
         finally:
             for task in (pump, reader):
                 task.cancel()
@@ -186,8 +189,9 @@ class WatchHandler:
             log.warning("watch %s: %s", request.path, exc)
             if request.transport is not None:
                 request.transport.abort()  # a truncated stream must not look complete
+            note_outcome(request, UPSTREAM_CLOSED)
         except ConnectionResetError:
-            pass  # the client went away; the upstream watch is closed already
+            note_outcome(request, CLIENT_CLOSED)  # the upstream watch is closed already
         if response is None:
             return status_response(502, "the API server's watch stream could not be read")
         if request.transport is None or request.transport.is_closing():

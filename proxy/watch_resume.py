@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, quote, unquote_plus
 import aiohttp
 from multidict import CIMultiDict
 
+from proxy.canonical import CanonicalRequest, RequestKind
 from proxy.errors import UpstreamError
 from proxy.headers import outbound_response_headers
 from proxy.status import status_body
@@ -50,16 +51,10 @@ def query_flag(value: str | None) -> bool:
     return value is not None and value not in ("", "0") and value.lower() != "false"
 
 
-def is_watch_request(method: str, path: str, query: Mapping[str, str]) -> bool:
-    """`?watch=true` (or any true spelling) or the legacy `/api/v1/watch/...` paths."""
-    if method != "GET":
-        return False
-    if query_flag(query.get("watch")):
-        return True
-    parts = path.split("/")
-    legacy_core = len(parts) > 3 and parts[1] == "api" and parts[3] == "watch"
-    legacy_group = len(parts) > 4 and parts[1] == "apis" and parts[4] == "watch"
-    return legacy_core or legacy_group
+def is_watch_request(request: CanonicalRequest) -> bool:
+    """A GET the API server reads as a watch: `?watch` on a collection in any spelling but
+    `0`/`false` (not on one object: that is a plain get), or the legacy `/watch/` paths."""
+    return request.kind in (RequestKind.WATCH, RequestKind.WEBSOCKET_WATCH)
 
 
 def replace_params(raw_query: str, values: Mapping[str, str | None]) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from proxy.authz.attributes import Attributes, request_attributes
+from proxy.authz.attributes import Attributes
+from proxy.canonical import CanonicalRequest, RequestKind, canonical_of
+from proxy.exchange import FORBIDDEN, UNAUTHENTICATED, note_refusal
 from proxy.filters import Handler
 from proxy.identity import Identity, identity_of
 from proxy.status import status_response
@@ -15,6 +18,24 @@ from proxy.status import status_response
 log = logging.getLogger(__name__)
 
 Decide = Callable[[Identity, Attributes], Awaitable[tuple[bool, str]]]
+# A WebSocket upgrade of these is a GET, but acts: the API server (1.31+,
+# AuthorizePodWebsocketUpgradeCreatePermission) also requires `create` on them.
+_ACTING_POD_SUBRESOURCES = frozenset({"exec", "attach", "portforward"})
+
+
+def required_attributes(canonical: CanonicalRequest) -> list[Attributes]:
+    """What the caller must be allowed, as the API server checks it, for this request."""
+    attributes = canonical.attributes
+    required = [attributes]
+    if (
+        canonical.kind is RequestKind.UPGRADE
+        and attributes.verb == "get"
+        and attributes.api_group == ""
+        and attributes.resource == "pods"
+        and attributes.subresource in _ACTING_POD_SUBRESOURCES
+    ):
+        required.append(dataclasses.replace(attributes, verb="create"))
+    return required
 
 
 def with_authorization(handler: Handler, decide: Decide | None) -> Handler:
@@ -23,16 +44,18 @@ def with_authorization(handler: Handler, decide: Decide | None) -> Handler:
 
     async def authorized(request: web.Request) -> web.StreamResponse:
         identity = identity_of(request)
-        attributes = request_attributes(request.method, request.raw_path)
         if identity is None:
+            note_refusal(request, UNAUTHENTICATED)
             return status_response(401, "Unauthorized")
-        allowed, reason = await decide(identity, attributes)
-        if not allowed:
-            message = f'User "{identity.user}" cannot {attributes.describe()}'
-            if reason:
-                message += f": {reason}"
-            log.info("forbidden: %s", message)
-            return status_response(403, message)
+        for attributes in required_attributes(canonical_of(request)):
+            allowed, reason = await decide(identity, attributes)
+            if not allowed:
+                message = f'User "{identity.user}" cannot {attributes.describe()}'
+                if reason:
+                    message += f": {reason}"
+                log.info("forbidden: %s", message)
+                note_refusal(request, FORBIDDEN)
+                return status_response(403, message)
         return await handler(request)
 
     return authorized

@@ -12,12 +12,15 @@
         nonResourceURLs: [/version, /healthz, /api, /apis, /openapi/*]
         verbs: [get]
 
-A request is allowed when any rule matches it; `*` matches anything in a list.
+A request is allowed when any rule matches it. Verbs, apiGroups, resources and
+nonResourceURLs match as in RBAC: `*` matches anything; a resource matches its
+subresources only when named (`pods/log`), `*/scale` names one subresource of any
+resource; a non-resource URL ending in `*` matches a prefix. The read-only scope
+never reaches into workloads: not `exec`, `attach`, `portforward` or `proxy`.
 """
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +33,8 @@ from proxy.errors import ConfigError
 from proxy.identity import Identity
 
 READ_ONLY_VERBS = ("get", "list", "watch")
+# Reading these runs code or opens connections in a workload: not a read.
+READ_ONLY_EXCLUDED_SUBRESOURCES = frozenset({"exec", "attach", "portforward", "proxy"})
 _FIELDS = {"users", "groups", "verbs", "apiGroups", "resources", "namespaces",
            "nonResourceURLs", "scope", "allowSecrets"}
 
@@ -56,20 +61,42 @@ class Rule:
         if not _in(attributes.verb, self.verbs):
             return False
         if not attributes.resource_request:
-            return any(fnmatch.fnmatchcase(attributes.path, url) for url in self.non_resource_urls)
+            return non_resource_url_matches(self.non_resource_urls, attributes.path)
         if self.non_resource_urls and not self.read_only:
             return False
-        resource = attributes.resource + (f"/{attributes.subresource}"
-                                          if attributes.subresource else "")
         if not self.allow_secrets and attributes.resource == "secrets":
             return False
+        if self.read_only and attributes.subresource in READ_ONLY_EXCLUDED_SUBRESOURCES:
+            return False
         return (_in(attributes.api_group, self.api_groups)
-                and (_in(resource, self.resources) or _in(attributes.resource, self.resources))
+                and resource_matches(self.resources, attributes.resource, attributes.subresource)
                 and _in(attributes.namespace or "", self.namespaces))
 
 
 def _in(value: str, allowed: tuple[str, ...]) -> bool:
     return "*" in allowed or value in allowed
+
+
+def resource_matches(rule_resources: tuple[str, ...], resource: str, subresource: str) -> bool:
+    """RBAC's ResourceMatches: `*`, the exact `resource[/subresource]`, or `*/subresource`.
+
+    `pods` does not match `pods/log`, and `pods/*` matches only a subresource named `*`.
+    """
+    combined = f"{resource}/{subresource}" if subresource else resource
+    for rule_resource in rule_resources:
+        if rule_resource in ("*", combined):
+            return True
+        if subresource and rule_resource == f"*/{subresource}":
+            return True
+    return False
+
+
+def non_resource_url_matches(rule_urls: tuple[str, ...], path: str) -> bool:
+    """RBAC's NonResourceURLMatches: `*`, the exact path, or a prefix given as `prefix*`."""
+    return any(
+        url == "*" or url == path or (url.endswith("*") and path.startswith(url.rstrip("*")))
+        for url in rule_urls
+    )
 
 
 @dataclass(frozen=True)

@@ -18,23 +18,24 @@ def get(path: str, host: str = "localhost") -> bytes:
 
 
 @pytest.mark.parametrize(
-    "path",
+    ("path", "refusal"),
     [
-        pytest.param("/api/v1/namespaces/default/pods/web/exec?command=id", id="exec"),
-        pytest.param("/api/v1/namespaces/default/pods/web/attach", id="attach"),
-        pytest.param("//api/v1/namespaces/default/pods/web/exec", id="double slash"),
-        pytest.param("/api/v1/namespaces/default/pods/web/./exec", id="dot segment"),
-        pytest.param("/x/../api/v1/namespaces/default/pods/web/exec", id="dot-dot segment"),
-        pytest.param("/api/v1/namespaces/default/pods/web/%65%78%65%63", id="encoded letters"),
-        pytest.param("/api/v1/namespaces/default/pods/web%2Fexec", id="encoded slash"),
-        pytest.param("/api/v1/namespaces/default/pods/web%252Fexec", id="double encoding"),
+        pytest.param("/api/v1/namespaces/default/pods/web/exec?command=id", 403, id="exec"),
+        pytest.param("/api/v1/namespaces/default/pods/web/attach", 403, id="attach"),
+        # Unreadable as the API server reads it: refused before the filter (proxy/canonical.py).
+        pytest.param("//api/v1/namespaces/default/pods/web/exec", 400, id="double slash"),
+        pytest.param("/api/v1/namespaces/default/pods/web/./exec", 400, id="dot segment"),
+        pytest.param("/x/../api/v1/namespaces/default/pods/web/exec", 400, id="dot-dot segment"),
+        pytest.param("/api/v1/namespaces/default/pods/web/%65%78%65%63", 403, id="encoded letters"),
+        pytest.param("/api/v1/namespaces/default/pods/web%2Fexec", 403, id="encoded slash"),
+        pytest.param("/api/v1/namespaces/default/pods/web%252Fexec", 403, id="double encoding"),
     ],
 )
-async def test_exec_bypass_attempts_get_403_status(
-    apiserver: FakeAPIServer, proxy: RunningProxy, path: str
+async def test_exec_bypass_attempts_get_a_refusal_status(
+    apiserver: FakeAPIServer, proxy: RunningProxy, path: str, refusal: int
 ) -> None:
     code, body = await raw_request(proxy.port, get(path))
-    assert code == 403
+    assert code == refusal
     assert json.loads(body)["kind"] == "Status"
     assert not apiserver.requests, "a rejected request must not reach the API server"
 

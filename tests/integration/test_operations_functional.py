@@ -101,10 +101,9 @@ async def test_metrics_after_a_known_sequence_of_requests(
         )
         == 1
     )
+    # Refused by the filter: labelled by why, not by the client's path.
     assert (
-        sample(
-            text, "kube_auth_proxy_requests_total", verb="create", code="403", resource="pods/exec"
-        )
+        sample(text, "kube_auth_proxy_requests_total", verb="create", code="403", resource="filter")
         == 1
     )
     assert (

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from proxy.canonical import canonicalise
 from proxy.watch_resume import (
     is_watch_request,
     later_version,
@@ -25,19 +26,21 @@ def test_query_flag_reads_as_the_api_server(value: str | None, expected: bool) -
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "query", "expected"),
+    ("method", "target", "expected"),
     [
-        pytest.param("GET", "/api/v1/pods", {"watch": "true"}, True, id="watch=true"),
-        pytest.param("GET", "/api/v1/pods", {"watch": "1"}, True, id="watch=1"),
-        pytest.param("GET", "/api/v1/pods", {"watch": "false"}, False, id="watch=false"),
-        pytest.param("GET", "/api/v1/watch/pods", {}, True, id="legacy core path"),
-        pytest.param("GET", "/apis/apps/v1/watch/deployments", {}, True, id="legacy group path"),
-        pytest.param("GET", "/api/v1/namespaces/watch/pods", {}, False, id="namespace named watch"),
-        pytest.param("POST", "/api/v1/pods", {"watch": "true"}, False, id="only GET watches"),
+        pytest.param("GET", "/api/v1/pods?watch=true", True, id="watch=true"),
+        pytest.param("GET", "/api/v1/pods?watch=1", True, id="watch=1"),
+        pytest.param("GET", "/api/v1/pods?watch=false", False, id="watch=false"),
+        pytest.param("GET", "/api/v1/watch/pods", True, id="legacy core path"),
+        pytest.param("GET", "/apis/apps/v1/watch/deployments", True, id="legacy group path"),
+        pytest.param("GET", "/api/v1/namespaces/watch/pods", False, id="namespace named watch"),
+        pytest.param("POST", "/api/v1/pods?watch=true", False, id="only GET watches"),
+        pytest.param("GET", "/api/v1/namespaces/a/pods/p?watch=1", False, id="one object: a get"),
+        pytest.param("GET", "/version?watch=1", False, id="non-resource path"),
     ],
 )
-def test_is_watch_request(method: str, path: str, query: dict[str, str], expected: bool) -> None:
-    assert is_watch_request(method, path, query) is expected
+def test_is_watch_request(method: str, target: str, expected: bool) -> None:
+    assert is_watch_request(canonicalise(method, target)) is expected
 
 
 def test_replace_params_keeps_every_other_byte() -> None:

@@ -136,3 +136,53 @@ def test_clean_path_like_go(path: str, cleaned: str) -> None:
 def test_interpretations_include_decoded_and_cleaned() -> None:
     forms = path_interpretations("/a%2F..%2Fb")
     assert "/a/../b" in forms and "/b" in forms and "/a%2F..%2Fb" in forms
+
+
+@pytest.mark.parametrize(
+    ("header", "host"),
+    [
+        pytest.param("LOCALHOST:8001", "localhost", id="case folded"),
+        pytest.param("[0:0:0:0:0:0:0:1]:8001", "[::1]", id="ipv6 compressed"),
+        pytest.param("localhost:", "localhost", id="empty port"),
+        pytest.param("[::1]evil", None, id="text after the ipv6 literal"),
+        pytest.param("[::1].evil.com", None, id="name after the ipv6 literal"),
+        pytest.param("[::1]:8001evil", None, id="text after the port"),
+        pytest.param("[evil]", None, id="brackets around no address"),
+        pytest.param("127.0.0.1@evil", None, id="userinfo"),
+        pytest.param("evil@127.0.0.1", None, id="userinfo before loopback"),
+        pytest.param("localhost.", None, id="trailing dot"),
+        pytest.param("localhost.:8001", None, id="trailing dot with port"),
+        pytest.param("localhost:99999", None, id="port out of range"),
+        pytest.param("localhost:80:80", None, id="two ports"),
+        pytest.param("localhost/evil", None, id="path"),
+        pytest.param("local host", None, id="space"),
+        pytest.param("", None, id="empty"),
+    ],
+)
+def test_request_host_parses_exactly(header: str, host: str | None) -> None:
+    assert request_host(header) == host
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["[::1]evil", "[::1].evil.com", "localhost.evil.com", "127.0.0.1@evil", "localhost.",
+     "127.0.0.1.", "evil@localhost"],
+)  # fmt: skip
+def test_lookalike_hosts_are_not_accepted(header: str) -> None:
+    assert not FILTER.accepts("GET", "/api", request_host(header))
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        pytest.param("http://evil@localhost", id="userinfo before an accepted host"),
+        pytest.param("http://localhost@evil", id="userinfo naming an accepted host"),
+        pytest.param("http://[::1]evil", id="text after the ipv6 literal"),
+        pytest.param("http://[::1].evil.com:80", id="name after the ipv6 literal"),
+        pytest.param("http://localhost.", id="trailing dot"),
+        pytest.param("http://localhost/x", id="a path (no browser sends one)"),
+        pytest.param("localhost", id="no scheme"),
+    ],
+)
+def test_lookalike_origins_are_not_accepted(origin: str) -> None:
+    assert not FILTER.accepts_origin(origin)

@@ -24,6 +24,7 @@ forwarder's URL library drops it.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -138,6 +139,8 @@ class CanonicalRequest:
         return self.target.partition("?")[2]
 
 
+# Clients ask for the same few targets over and over; the result is immutable.
+@functools.lru_cache(maxsize=4096)
 def canonicalise(method: str, raw_target: str, *, upgrade: str | None = None) -> CanonicalRequest:
     """Read a request target as the API server will; `BadRequestError` when it cannot be."""
     target = checked_target(raw_target)

@@ -19,7 +19,7 @@ async def status_errors(request: web.Request, handler: Handler) -> web.StreamRes
     try:
         return await handler(request)
     except status.APIError as error:
-        return error_response(error)
+        return error_response(error, request)
     except web.HTTPNotFound:
         return server_info.not_found()
     except web.HTTPMethodNotAllowed:

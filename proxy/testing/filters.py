@@ -70,4 +70,5 @@ async def add_common_headers(request: web.Request, response: web.StreamResponse)
         return
     response.headers.setdefault(hdrs.CACHE_CONTROL, DEFAULT_CACHE_CONTROL)
     for warning in request.get(WARNINGS_KEY, ()):
-        response.headers.add(hdrs.WARNING, f'299 - "{warning}"')
+        quoted = warning.replace("\\", "\\\\").replace('"', '\\"')  # strconv.Quote
+        response.headers.add(hdrs.WARNING, f'299 - "{quoted}"')

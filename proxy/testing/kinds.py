@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -152,10 +153,23 @@ def apply_defaults(kind: ResourceKind, obj: JSONObject) -> None:
         _service_defaults(obj)
     elif kind is DEPLOYMENTS:
         _deployment_defaults(obj)
+    elif kind is SECRETS:
+        _secret_defaults(obj)
     elif kind is NODES:
         obj.setdefault("spec", {})
         obj.setdefault("status", {"daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
                                   "nodeInfo": {}})
+
+
+def _secret_defaults(obj: JSONObject) -> None:
+    """stringData is write-only: merged into data (base64) on the way in; type Opaque."""
+    string_data = obj.pop("stringData", None) or {}
+    if string_data:
+        data = obj.setdefault("data", {}) or {}
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        obj["data"] = data
+    obj.setdefault("type", "Opaque")
 
 
 _cluster_ips = iter(range(1, 65_000))

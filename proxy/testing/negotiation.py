@@ -1,7 +1,10 @@
-"""Which representation a client asked for in `Accept`: plain JSON or a meta.k8s.io Table.
+"""Which representation a client asked for in `Accept`, decided in the apiserver's two steps.
 
-Protobuf is never chosen: this server, like one whose types lack protobuf, answers
-JSON to clients that offer both.
+First go-restful: some Accept entry, stripped of its parameters, must be `*/*` or one of
+the route's types exactly (so `application/*` and `Application/JSON` get its plain 406).
+Then the apiserver's negotiation: entries by quality, the first it can serve wins
+(JSON, YAML or protobuf; a meta.k8s.io Table or PartialObjectMetadata by `as`), or the
+406 listing the media types it accepts.
 """
 
 from __future__ import annotations
@@ -10,16 +13,27 @@ from dataclasses import dataclass
 
 from proxy.testing import status
 
-SUPPORTED_MEDIA_TYPES = "application/json, application/yaml, application/vnd.kubernetes.protobuf"
-_JSON_TYPES = frozenset({"application/json", "application/*", "*/*"})
-_TABLE_VERSIONS = frozenset({"v1", "v1beta1"})
+JSON = "application/json"
+YAML = "application/yaml"
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+SUPPORTED_MEDIA_TYPES = f"{JSON}, {YAML}, {PROTOBUF}"
+# What every resource route of the apiserver declares it produces.
+PRODUCED = (JSON, YAML, PROTOBUF, f"{JSON};stream=watch", f"{PROTOBUF};stream=watch")
+META_GROUP = "meta.k8s.io"
+_META_VERSIONS = frozenset({"v1", "v1beta1"})
+TABLE = "Table"
+PARTIAL = "PartialObjectMetadata"
+PARTIAL_LIST = "PartialObjectMetadataList"
 
 
 @dataclass(frozen=True)
 class Representation:
-    """The chosen output: a Table (and its apiVersion) or the object itself."""
+    """The chosen output: media type, and a meta.k8s.io transform (Table, partial metadata)."""
 
+    media_type: str = JSON
     table_api_version: str | None = None
+    # as=PartialObjectMetadata or PartialObjectMetadataList: (kind asked for, apiVersion)
+    partial: tuple[str, str] | None = None
 
     @property
     def is_table(self) -> bool:
@@ -29,30 +43,97 @@ class Representation:
 PLAIN = Representation()
 
 
-def _parse(entry: str) -> tuple[str, dict[str, str]]:
+@dataclass(frozen=True)
+class _Clause:
+    media_type: str
+    params: dict[str, str]
+    quality: float
+
+    @property
+    def wildcards(self) -> tuple[bool, bool]:
+        kind, _, sub = self.media_type.partition("/")
+        return kind == "*", sub == "*"
+
+
+def _parse(entry: str) -> _Clause:
     media_type, *raw_params = entry.split(";")
     params: dict[str, str] = {}
+    quality = 1.0
     for raw in raw_params:
         key, _, value = raw.partition("=")
-        params[key.strip().lower()] = value.strip()
-    return media_type.strip().lower(), params
+        key, value = key.strip().lower(), value.strip()
+        if key == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = 0.0
+        else:
+            params[key] = value
+    return _Clause(media_type.strip().lower(), params, quality)
 
 
-def negotiate(accept: str) -> Representation:
-    """The first acceptable entry of `accept` wins; 406 when none is acceptable."""
+def check_route_produces(accept: str) -> None:
+    """go-restful's Route.matchesAccept: exact, case-sensitive, parameters ignored."""
+    if not accept.strip():
+        return
+    for entry in accept.split(","):
+        bare = entry.split(";")[0].strip()
+        if bare == "*/*" or bare in PRODUCED:
+            return
+    raise status.APIError(
+        406,
+        reason="NotAcceptable",
+        message="406: Not Acceptable\n\nAvailable representations: " + ", ".join(PRODUCED),
+    )
+
+
+def _transform(clause: _Clause) -> Representation | None:
+    """The representation one clause asks for, or None when this server cannot serve it."""
+    as_kind = clause.params.get("as")
+    if as_kind is None:
+        return Representation(media_type=clause.media_type)
+    group, version = clause.params.get("g"), clause.params.get("v")
+    if group != META_GROUP or version not in _META_VERSIONS:
+        return None
+    api_version = f"{META_GROUP}/{version}"
+    if as_kind == TABLE and clause.media_type != PROTOBUF:
+        return Representation(media_type=clause.media_type, table_api_version=api_version)
+    if as_kind in (PARTIAL, PARTIAL_LIST):
+        return Representation(media_type=clause.media_type, partial=(as_kind, api_version))
+    return None
+
+
+def negotiate(accept: str, *, protobuf: bool = True) -> Representation:
+    """The best acceptable entry of `accept` wins; 406 when none is acceptable.
+
+    With `protobuf=False` (a kind this fake cannot write completely in protobuf) a
+    protobuf entry yields to a later JSON or YAML one, and is chosen only as a last resort.
+    """
     if not accept.strip():
         return PLAIN
-    for entry in accept.split(","):
-        media_type, params = _parse(entry)
-        if media_type not in _JSON_TYPES:
+    check_route_produces(accept)
+    clauses = [_parse(entry) for entry in accept.split(",") if entry.strip()]
+    clauses.sort(key=lambda c: (-c.quality, *c.wildcards))  # stable: ties keep their order
+    last_resort: Representation | None = None
+    for clause in clauses:
+        if clause.quality <= 0:
             continue
-        as_kind = params.get("as")
-        if as_kind is None:
+        if clause.media_type == "*/*":
             return PLAIN
-        if (
-            as_kind == "Table"
-            and params.get("g") == "meta.k8s.io"
-            and params.get("v") in _TABLE_VERSIONS
-        ):
-            return Representation(table_api_version=f"meta.k8s.io/{params['v']}")
+        if clause.media_type in (JSON, YAML, PROTOBUF):
+            chosen = _transform(clause)
+            if chosen is not None and clause.media_type == PROTOBUF and not protobuf:
+                last_resort = last_resort or chosen
+            elif chosen is not None:
+                return chosen
+    if last_resort is not None:
+        return last_resort
     raise status.not_acceptable(SUPPORTED_MEDIA_TYPES)
+
+
+def output_media_type(accept: str) -> str:
+    """The plain media type for a Status: as negotiated, JSON when negotiation fails."""
+    try:
+        return negotiate(accept).media_type
+    except status.APIError:
+        return JSON

@@ -158,11 +158,30 @@ def _metadata_only(obj: JSONObject) -> bytes:
     return length_delimited(1, object_meta(obj.get("metadata") or {}))
 
 
+def _secret(obj: JSONObject) -> bytes:
+    data = b"".join(
+        length_delimited(2, string(1, key) + length_delimited(2, _b64decode(value)))
+        for key, value in sorted((obj.get("data") or {}).items())
+    )
+    return b"".join(
+        (
+            length_delimited(1, object_meta(obj.get("metadata") or {})),
+            data,
+            string(3, obj.get("type")),
+            string_map(4, obj.get("stringData")),
+            integer(5, obj.get("immutable")),
+        )
+    )
+
+
 _ENCODERS: dict[str, Callable[[JSONObject], bytes]] = {
     "ConfigMap": _config_map,
     "Namespace": _namespace,
+    "Secret": _secret,
     "Status": _status,
 }
+# Kinds written completely; the others would lose their spec and status in protobuf.
+COMPLETE_KINDS = frozenset(_ENCODERS)
 
 
 def _b64decode(value: str) -> bytes:

@@ -37,6 +37,8 @@ def parse_target(tail: str, *, group: str = "") -> Target:
             proxy_path = "/".join(segments[index + 1 :])
             segments = segments[: index + 1]
             break
+    while segments and segments[-1] == "":  # go-restful trims trailing slashes
+        segments = segments[:-1]
     legacy_watch = bool(segments) and segments[0] == "watch"
     if legacy_watch:
         segments = segments[1:]

@@ -26,8 +26,9 @@ class APIError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
         }
+        if self.reason:  # Go's omitempty: an unknown (500) error has no reason at all
+            status["reason"] = self.reason
         if self.details is not None:
             status["details"] = self.details
         status["code"] = self.code
@@ -91,11 +92,94 @@ def bad_request(message: str) -> APIError:
 
 
 def invalid(kind: str, name: str, message: str) -> APIError:
+    """One field error given as its text, "field: Detail"."""
+    field, _, detail = message.partition(": ")
+    reason = _CAUSE_REASONS.get(detail.split(":")[0], "FieldValueInvalid")
+    return invalid_fields(kind, name, [FieldError(field, detail, reason=reason)])
+
+
+_CAUSE_REASONS = {
+    "Required value": "FieldValueRequired",
+    "Forbidden": "FieldValueForbidden",
+    "Unsupported value": "FieldValueNotSupported",
+    "Invalid value": "FieldValueInvalid",
+    "Too long": "FieldValueTooLong",
+    "Duplicate value": "FieldValueDuplicate",
+}
+
+
+class FieldError:
+    """One cause of a 422: a field path, its detail ("Invalid value: ...") and the reason."""
+
+    def __init__(self, field: str, detail: str, *, reason: str = "FieldValueInvalid") -> None:
+        self.field = field
+        self.detail = detail
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.detail}"
+
+    def cause(self) -> JSONObject:
+        return {"reason": self.reason, "message": self.detail, "field": self.field}
+
+
+def invalid_fields(
+    kind: str, name: str, errors: list[FieldError], *, group: str = ""
+) -> APIError:
+    """errors.NewInvalid: `Kind "name" is invalid: ...` with one cause per field error."""
+    qualified = f"{kind}.{group}" if group else kind
+    texts = [str(error) for error in errors]
+    summary = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
+    details: JSONObject = {}
+    if name:
+        details["name"] = name
+    if group:
+        details["group"] = group
+    details["kind"] = kind
+    details["causes"] = [error.cause() for error in errors]
     return APIError(
-        422,
-        reason="Invalid",
-        message=f'{kind} "{name}" is invalid: {message}',
-        details=_details(name=name, kind=kind),
+        422, reason="Invalid", message=f'{qualified} "{name}" is invalid: {summary}',
+        details=details,
+    )
+
+
+def invalid_options(kind: str, errors: list[FieldError]) -> APIError:
+    """A 422 for request options (CreateOptions, PatchOptions, DeleteOptions...)."""
+    return invalid_fields(kind, "", errors, group="meta.k8s.io")
+
+
+def internal(message: str) -> APIError:
+    """A plain Go error that reached the response writer: 500 with no reason."""
+    return APIError(500, reason="", message=message)
+
+
+def request_entity_too_large(limit: int) -> APIError:
+    return APIError(
+        413, reason="RequestEntityTooLarge",
+        message=f"Request entity too large: limit is {limit}",
+    )
+
+
+def conflict_message(message: str, *, name: str, kind: str) -> APIError:
+    """A 409 Conflict whose message says why (a precondition, an apply conflict)."""
+    return APIError(
+        409, reason="Conflict", message=message, details=_details(name=name, kind=kind)
+    )
+
+
+def too_large_resource_version(wanted: int, current: int) -> APIError:
+    """The cache's answer after waiting in vain for a future resourceVersion."""
+    return APIError(
+        504,
+        reason="Timeout",
+        message=f"Timeout: Too large resource version: {wanted}, current: {current}",
+        details={
+            "causes": [{
+                "reason": "ResourceVersionTooLarge",
+                "message": f"Too large resource version: {wanted}, current: {current}",
+            }],
+            "retryAfterSeconds": 1,
+        },
     )
 
 
@@ -143,8 +227,15 @@ def success(*, name: str, kind: str, uid: str) -> JSONObject:
 
 
 def invalid_patch(message: str) -> APIError:
+    """errors.NewGenericServerResponse(422): the generic message, the detail in a cause."""
     return APIError(
         422,
         reason="Invalid",
-        message=f"the server rejected our request due to an error in our request: {message}",
+        message="the server rejected our request due to an error in our request",
+        details={"causes": [{"message": message}]},
     )
+
+
+def unsupported_patch_type() -> APIError:
+    """go-restful's answer when no route consumes the Content-Type (PATCH)."""
+    return APIError(415, reason="UnsupportedMediaType", message="415: Unsupported Media Type")

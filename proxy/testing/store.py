@@ -153,6 +153,9 @@ class Store:
             )
         namespace = self._namespace_for(kind, namespace, metadata)
         key = self._key(kind, namespace, name)
+        sent_version = str(metadata.get("resourceVersion") or "")
+        if sent_version.isdigit() and int(sent_version) != 0:  # etcd3 store, before the txn
+            raise status.internal("resourceVersion should not be set on objects to be created")
         if key in self._objects:
             raise status.already_exists(resource, name)
         for field in ("resourceVersion", "deletionTimestamp"):
@@ -222,19 +225,85 @@ class Store:
         *,
         namespace: str | None = None,
         dry_run: bool = False,
+        precondition_uid: str | None = None,
+        precondition_resource_version: str | None = None,
     ) -> JSONObject:
-        """Remove an object (a namespace takes its contents with it); return it as last seen."""
+        """Remove an object (a namespace takes its contents with it); return it as last seen.
+
+        Preconditions that do not hold are a 409 Conflict, as storage.Preconditions says it.
+        """
         kind = KINDS[resource]
         key = self._key(kind, namespace, name)
         current = self._objects.get(key)
         if current is None:
             raise status.not_found(resource, name, group=kind.group)
+        metadata = current["metadata"]
+        if precondition_uid is not None and precondition_uid != metadata["uid"]:
+            raise status.conflict_message(
+                f'Operation cannot be fulfilled on {kind.kind} "{name}": the UID in the '
+                f"precondition ({precondition_uid}) does not match the UID in record "
+                f"({metadata['uid']}). The object might have been deleted and then recreated",
+                name=name, kind=kind.kind,
+            )
+        if (
+            precondition_resource_version is not None
+            and precondition_resource_version != metadata["resourceVersion"]
+        ):
+            raise status.conflict_message(
+                f'Operation cannot be fulfilled on {kind.kind} "{name}": the ResourceVersion in '
+                f"the precondition ({precondition_resource_version}) does not match the "
+                f"ResourceVersion in record ({metadata['resourceVersion']}). The object might "
+                "have been modified",
+                name=name, kind=kind.kind,
+            )
         if dry_run:
             return copy.deepcopy(current)
         if kind is NAMESPACES:
             for contained in [k for k in self._objects if k[0] != "namespaces" and k[1] == name]:
                 self._remove(KINDS[contained[0]], contained)
         return self._remove(kind, key)
+
+    def list_at(
+        self, resource: str, resource_version: int, *, namespace: str | None = None
+    ) -> builtins.list[JSONObject]:
+        """The list as it was at `resource_version` (an Exact list), undoing later history;
+        410 Expired when the history no longer reaches back that far."""
+        oldest = self._history[0].resource_version if self._history else self._resource_version + 1
+        if resource_version < oldest - 1:
+            raise status.expired("The resourceVersion for the provided list is too old.")
+        objects = {storage_key(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
+                   for o in self.list(resource, namespace=namespace)}
+        for event in reversed(self._history):
+            if event.resource_version <= resource_version:
+                break
+            if event.kind.plural != resource:
+                continue
+            obj = event.object
+            if namespace is not None and obj["metadata"].get("namespace") != namespace:
+                continue
+            key = storage_key(obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+            if event.type == "ADDED":
+                objects.pop(key, None)
+            elif event.type == "MODIFIED" and event.previous is not None:
+                objects[key] = copy.deepcopy(event.previous)
+            elif event.type == "DELETED":
+                before = copy.deepcopy(obj)
+                before["metadata"]["resourceVersion"] = self._version_before(
+                    key, resource, event.resource_version)
+                objects[key] = before
+        return [objects[key] for key in sorted(objects)]
+
+    def _version_before(self, key: str, resource: str, deleted_at: int) -> str:
+        """The resourceVersion an object had before the change at `deleted_at`."""
+        for event in reversed(self._history):
+            meta = event.object["metadata"]
+            if (
+                event.resource_version < deleted_at
+                and event.kind.plural == resource
+                and storage_key(meta.get("namespace", ""), meta["name"]) == key
+            ):
+                return str(event.resource_version)
+        return str(deleted_at)
 
     def events_since(self, resource_version: int) -> builtins.list[StoreEvent]:
         """Changes after `resource_version`; 410 Expired when history no longer reaches back."""

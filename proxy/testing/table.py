@@ -124,6 +124,13 @@ _COLUMNS: Mapping[str, Sequence[tuple[JSONObject, Cell]]] = {
 }
 
 
+# Kinds without their own printer here: name and age, as the default table printer.
+_DEFAULT_COLUMNS: Sequence[tuple[JSONObject, Cell]] = (
+    (_column("Name", "string", _NAME_DESCRIPTION), _name),
+    (_column("Age", "string", _AGE_DESCRIPTION), _age),
+)
+
+
 def _row_object(kind: ResourceKind, obj: JSONObject, include_object: str, api_version: str) -> Any:
     if include_object == "Object":
         return kind.with_type_meta(obj)
@@ -147,7 +154,7 @@ def to_table(
     with_headers: bool = True,
 ) -> JSONObject:
     """A Table of `objects`; watch events after the first carry no column definitions."""
-    columns = _COLUMNS[kind.plural]
+    columns = _COLUMNS.get(kind.plural, _DEFAULT_COLUMNS)
     return {
         "kind": "Table",
         "apiVersion": api_version,

@@ -32,6 +32,12 @@ _TYPE_META_STRUCT = (
     'struct { APIVersion string "json:\\"apiVersion,omitempty\\""; '
     'Kind string "json:\\"kind,omitempty\\"" }'
 )
+# Kinds of the core group a body may name (and so decode as) without being the URL's.
+REGISTERED_CORE_KINDS = frozenset({
+    "Binding", "ComponentStatus", "ConfigMap", "Endpoints", "Event", "LimitRange", "Namespace",
+    "Node", "PersistentVolume", "PersistentVolumeClaim", "Pod", "PodTemplate",
+    "ReplicationController", "ResourceQuota", "Secret", "Service", "ServiceAccount",
+})
 STRICT = "Strict"
 WARN = "Warn"
 IGNORE = "Ignore"
@@ -55,10 +61,12 @@ async def read_limited(request: web.Request) -> bytes:
     """The body, or 413 RequestEntityTooLarge past the apiserver's limit."""
     if (request.content_length or 0) > MAX_REQUEST_BODY_BYTES:
         raise status.request_entity_too_large(MAX_REQUEST_BODY_BYTES)
-    body = await request.content.read(MAX_REQUEST_BODY_BYTES + 1)
-    if len(body) > MAX_REQUEST_BODY_BYTES:
-        raise status.request_entity_too_large(MAX_REQUEST_BODY_BYTES)
-    return body
+    body = bytearray()
+    while chunk := await request.content.read(64 * 1024):
+        body += chunk
+        if len(body) > MAX_REQUEST_BODY_BYTES:
+            raise status.request_entity_too_large(MAX_REQUEST_BODY_BYTES)
+    return bytes(body)
 
 
 def summarize(data: bytes, limit: int = 30) -> str:
@@ -76,12 +84,24 @@ def go_json_error(error: json.JSONDecodeError, data: str) -> str:
     position = error.pos
     if position >= len(data.rstrip()) and error.msg.startswith("Expecting"):
         return "unexpected end of JSON input"
-    char = data[position] if position < len(data) else ""
+    char = _quote_char(data[position] if position < len(data) else "")
     if error.msg == "Extra data":
-        return f"invalid character '{char}' after top-level value"
+        return f"invalid character {char} after top-level value"
     if error.msg == "Expecting value":
-        return f"invalid character '{char}' looking for beginning of value"
-    return f"invalid character '{char}' {error.msg.lower()}"
+        return f"invalid character {char} looking for beginning of value"
+    return f"invalid character {char} {error.msg.lower()}"
+
+
+def _quote_char(char: str) -> str:
+    """encoding/json's quoteChar: 'x', with Go escapes for what is not printable."""
+    if char == "'":
+        return "'\\''"
+    if char == '"':
+        return "'\"'"
+    if char.isprintable():
+        return f"'{char}'"
+    code = ord(char)
+    return f"'\\x{code:02x}'" if code < 0x100 else f"'\\u{code:04x}'"
 
 
 class _DuplicateTracker:
@@ -188,7 +208,12 @@ def check_type(document: Document, kind: ResourceKind) -> Decoded:
             'in scheme "pkg/api/legacyscheme/scheme.go:30"',
         )
     if sent_kind and sent_kind != kind.kind:
-        raise _cannot_handle(kind, str(sent_kind), f"the kind {sent_kind!r} is not {kind.kind}")
+        if sent_kind in REGISTERED_CORE_KINDS:  # decodes, then cannot convert
+            reason = (f"converting (v1.{sent_kind}) to (core.{kind.kind}): unknown conversion")
+        else:
+            reason = (f'no kind "{sent_kind}" is registered for version "{kind.api_version}" in '
+                      'scheme "pkg/api/legacyscheme/scheme.go:30"')
+        raise _cannot_handle(kind, str(sent_kind), reason)
     findings = Findings()
     try:
         check(schema_for(kind), obj, path="", struct=kind.kind, findings=findings)

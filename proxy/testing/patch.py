@@ -83,7 +83,10 @@ def _apply_op(doc: Any, op: dict[str, Any]) -> Any:
 
 def json_patch(target: Any, operations: Any) -> Any:
     if not isinstance(operations, list):
-        raise status.bad_request("json patch must be a list of operations")
+        kind = "object" if isinstance(operations, dict) else "value"
+        raise status.bad_request(
+            f"json: cannot unmarshal {kind} into Go value of type jsonpatch.Patch"
+        )
     doc = copy.deepcopy(target)
     for op in operations:
         if not isinstance(op, dict):

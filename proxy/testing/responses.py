@@ -44,8 +44,9 @@ def pretty_print(request: web.Request) -> bool:
 
 
 def accepts_gzip(request: web.Request) -> bool:
+    """negotiateContentEncoding: a token that is exactly `gzip` (no q, no other case)."""
     encodings = request.headers.get(hdrs.ACCEPT_ENCODING, "")
-    return any(e.split(";")[0].strip().lower() == "gzip" for e in encodings.split(","))
+    return any(token.strip() == "gzip" for token in encodings.split(","))
 
 
 def _respond(request: web.Request, body: bytes, *, status: int, content_type: str) -> web.Response:

@@ -183,7 +183,11 @@ class FakeAPIServer:
 
     async def start(self) -> None:
         context = build_server_ssl_context(self.ca, hostnames=self._hostnames)
-        runner = web.AppRunner(build_app(self._state), handler_cancellation=True, access_log=None)
+        # auto_decompress off: the apiserver reads a gzip request body as the bytes it is.
+        runner = web.AppRunner(
+            build_app(self._state), handler_cancellation=True, access_log=None,
+            auto_decompress=False,
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port, ssl_context=context)
         await site.start()

@@ -189,6 +189,12 @@ async def _read_frames(
             return
 
 
+async def _write(writer: asyncio.StreamWriter, data: bytes) -> None:
+    with contextlib.suppress(ConnectionError):
+        writer.write(data)
+        await writer.drain()
+
+
 async def send(
     request: WireRequest,
     *,
@@ -204,10 +210,11 @@ async def send(
     )
     started = loop.time()
     r = _Reader(reader, started)
+    # The request is written while the reply is read: a server may answer (413, say)
+    # and close before taking a large body, as the apiserver does.
+    sending = asyncio.create_task(_write(writer, _encode_request(request, f"{host}:{port}")))
     try:
         async with asyncio.timeout(request.open_for_s):
-            writer.write(_encode_request(request, f"{host}:{port}"))
-            await writer.drain()
             await _read_head(reader, response)
             if response.status == 101 and request.websocket:
                 await _read_frames(r, writer, response)
@@ -220,6 +227,9 @@ async def send(
         if response.status is None:
             response.error = f"{type(error).__name__}: {error}"
     finally:
+        sending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sending
         response.end_after_s = r.now()
         response.body = b"".join(data for _, data in response.pieces)
         writer.close()

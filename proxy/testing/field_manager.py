@@ -98,7 +98,7 @@ def from_fields_v1(tree: JSONObject, prefix: Path = ()) -> set[Path]:
 
 def manager_for(field_manager: str, user_agent: str) -> str:
     """?fieldManager, else the User-Agent up to its first '/' (as the apiserver names them)."""
-    return field_manager or user_agent.split("/")[0] or "unknown"
+    return field_manager or user_agent.split("/")[0]
 
 
 class Ownership:
@@ -173,6 +173,8 @@ def _conflict_error(conflicts: dict[str, list[Path]]) -> status.APIError:
 
 
 def _printed(manager: str, operation: str, api_version: str) -> str:
+    """printManager: Apply managers by name, Update ones with their apiVersion (the manager
+    identifier conflicts carry has no time)."""
     quoted = json.dumps(manager)
     return quoted if operation == APPLY else f"{quoted} using {api_version}"
 

@@ -15,14 +15,18 @@ SUPPORTED_PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH)
 
 
 def merge_patch(target: Any, patch: Any, *, strategic: bool = False) -> Any:
-    """RFC 7386; with `strategic`, `$`-directives are dropped (lists are replaced whole)."""
+    """RFC 7386; with `strategic`, the map directives `$patch: replace` and `$patch: delete`
+    apply and other `$`-directives are dropped (lists are replaced whole)."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
+    if strategic and patch.get("$patch") == "replace":
+        return merge_patch({}, {k: v for k, v in patch.items() if k != "$patch"}, strategic=True)
     result = copy.deepcopy(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if strategic and key.startswith("$"):
             continue
-        if value is None:
+        deleted = strategic and isinstance(value, dict) and value.get("$patch") == "delete"
+        if value is None or deleted:
             result.pop(key, None)
         else:
             result[key] = merge_patch(result.get(key), value, strategic=strategic)
@@ -47,8 +51,24 @@ def _parent(doc: Any, parts: list[str]) -> Any:
     return node
 
 
+def _value_at(doc: Any, path: str) -> Any:
+    node = doc
+    for part in _pointer(path):
+        try:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        except (KeyError, IndexError, ValueError, TypeError) as error:
+            raise status.invalid_patch(f"path not found: {path}") from error
+    return node
+
+
 def _apply_op(doc: Any, op: dict[str, Any]) -> Any:
     name = op.get("op")
+    if name in ("move", "copy"):  # RFC 6902: a remove (for move) and an add
+        source = str(op.get("from", ""))
+        value = copy.deepcopy(_value_at(doc, source))
+        if name == "move":
+            doc = _apply_op(doc, {"op": "remove", "path": source})
+        return _apply_op(doc, {"op": "add", "path": op.get("path", ""), "value": value})
     parts = _pointer(str(op.get("path", "")))
     if not parts:
         raise status.invalid_patch("operations on the whole document are not supported")

@@ -91,7 +91,11 @@ def generate_body(recipe: Mapping[str, Any], values: Mapping[str, str]) -> bytes
     for part in parents:
         node = node.setdefault(part, {})
     node[leaf] = value
-    return json.dumps(obj).encode()
+    # Python's default separators are what the recorded sizes add up to; should a recipe's
+    # size say otherwise, the compact form is the other way it could have been written.
+    candidates = [json.dumps(obj).encode(), json.dumps(obj, separators=(",", ":")).encode()]
+    wanted = recipe.get("bytes")
+    return next((body for body in candidates if len(body) == wanted), candidates[0])
 
 
 def _dig(document: Any, path: str) -> Any:

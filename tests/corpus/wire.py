@@ -71,12 +71,18 @@ class _Reader:
 
 
 def _encode_request(request: WireRequest, host: str) -> bytes:
+    """The request as sent: Content-Length added for a body unless the case framed it itself
+    (its own Content-Length, or Transfer-Encoding: chunked, then the body goes as one chunk)."""
     lines = [f"{request.method} {request.target} HTTP/1.1", f"Host: {host}"]
     lines += [f"{name}: {value}" for name, value in request.headers]
-    if request.body is not None:
-        lines.append(f"Content-Length: {len(request.body)}")
+    named = {name.lower(): value.lower() for name, value in request.headers}
+    body = request.body or b""
+    if "chunked" in named.get("transfer-encoding", ""):
+        body = (f"{len(body):x}\r\n".encode() + body + b"\r\n" if body else b"") + b"0\r\n\r\n"
+    elif request.body is not None and "content-length" not in named:
+        lines.append(f"Content-Length: {len(body)}")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    return head + (request.body or b"")
+    return head + body
 
 
 async def _read_head(reader: asyncio.StreamReader, response: WireResponse) -> None:

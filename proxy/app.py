@@ -7,8 +7,10 @@ access and `--audit-log` lines); a client's concurrent requests are capped; the
 filter rejects what kubectl proxy would (and WebSockets from pages it does not
 accept); the caller is authenticated, then authorized (`--authn`, `--authz`,
 `--policy`); then upgrades are spliced through, WebSocket watches served by the
-proxy, and the forwarder sends the rest to the API server. Static files
-(`--www`) sit beside the API, unfiltered, as in kubectl proxy.
+proxy, and the forwarder sends the rest to the API server. What the proxy answers
+itself (its `/-/` endpoints, `--www` files, the `/clusters` list, its own 404s) passes
+the gate first (proxy/gate.py): a Host `--accept-hosts` accepts and, with `--authn`, an
+authenticated caller.
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ from proxy.canonical import (
 from proxy.clusters import UPSTREAM_FOR, with_clusters
 from proxy.config import OperationsConfig, SecurityConfig, ServeConfig
 from proxy.credentials.base import Clock, monotonic
-from proxy.errors import ProxyError
+from proxy.errors import ConfigError, ProxyError
 from proxy.exchange import note_dispatched, note_sent_status
 from proxy.filters import Handler, RequestFilter, with_filter
 from proxy.forward import ForwardHandler
+from proxy.gate import Gate, build_gate, gate_middleware
 from proxy.guard import with_client_limit
 from proxy.health import HealthChecks
 from proxy.metrics import CounterReading, Metrics
@@ -137,33 +140,56 @@ def build_app(
     # Observed from here in: the target is final (prefixes stripped), so every sink
     # records the request the upstream receives.
     handler = with_observation(handler, observers)
-    handler = with_clusters(handler, live)
-    handler = with_api_prefix(handler, serve.api_prefix)
-    handler = with_own_endpoints(handler, health, metrics)
+    gate = build_gate(request_filter, guards.authenticator if guards is not None else None)
+    handler = with_clusters(handler, live, gate=gate)
+    handler = with_api_prefix(handler, serve.api_prefix, gate=gate)
+    handler = with_own_endpoints(handler, health, metrics, gate=gate)
     if serve.www_dir is not None:
-        app.router.add_static(serve.www_prefix, serve.www_dir, show_index=True)
+        add_static_files(app, serve.www_prefix, serve.www_dir, gate=gate,
+                         listing=guards is None or guards.authenticator is None)
     app.router.add_route("*", "/{path:.*}", handler)
     return app
 
 
 def build_health_app(main: web.Application) -> web.Application:
-    """`--health-port`: health and metrics alone on a listener of their own (for probes)."""
+    """`--health-port`: liveness, readiness and metrics alone on a listener of their own,
+    for probes and scrapers, without authentication: so readiness never says why it failed."""
     app = web.Application()
-    add_own_routes(app.router, "/", main[HEALTH], main[METRICS])
+    health, metrics = main[HEALTH], main[METRICS]
+    app.router.add_get("/healthz", health.livez)
+    app.router.add_get("/livez", health.livez)
+    app.router.add_get("/readyz", health.readyz_for_probes)
+    app.router.add_get("/metrics", metrics.handle)
     return app
 
 
-def with_own_endpoints(handler: Handler, health: HealthChecks, metrics: Metrics) -> Handler:
-    """`/-/livez`, `/-/readyz`, `/-/healthz`, `/-/metrics`: the proxy's own, never forwarded.
+def add_static_files(
+    app: web.Application, prefix: str, directory: Path, *, gate: Gate, listing: bool
+) -> None:
+    """`--www` under `--www-prefix`, behind the gate (its 404s and 405s too); directories are
+    listed, as kubectl proxy lists them, only when callers are not authenticated (`listing`)."""
+    if prefix == "/":
+        raise ConfigError("--www-prefix /: static files would hide the API; use a prefix such "
+                          "as /static/")
+    files = web.Application(middlewares=[gate_middleware(gate)])
+    files.router.add_static("/", directory, show_index=listing)
+    app.add_subapp(prefix, files)
+
+
+def with_own_endpoints(
+    handler: Handler, health: HealthChecks, metrics: Metrics, *, gate: Gate
+) -> Handler:
+    """`/-/livez`, `/-/readyz`, `/-/healthz`, `/-/metrics`: the proxy's own, never forwarded,
+    behind the gate.
 
     Checked here rather than as router entries: the router then holds one route, and
     resolving it costs nothing on the request path.
     """
     own = {
-        "healthz": health.livez,
-        "livez": health.livez,
-        "readyz": health.readyz,
-        "metrics": metrics.handle,
+        "healthz": gate(health.livez),
+        "livez": gate(health.livez),
+        "readyz": gate(health.readyz),
+        "metrics": gate(metrics.handle),
     }
 
     async def route(request: web.Request) -> web.StreamResponse:
@@ -175,15 +201,6 @@ def with_own_endpoints(handler: Handler, health: HealthChecks, metrics: Metrics)
         return await handler(request)
 
     return route
-
-
-def add_own_routes(
-    router: web.UrlDispatcher, prefix: str, health: HealthChecks, metrics: Metrics
-) -> None:
-    router.add_get(prefix + "healthz", health.livez)
-    router.add_get(prefix + "livez", health.livez)
-    router.add_get(prefix + "readyz", health.readyz)
-    router.add_get(prefix + "metrics", metrics.handle)
 
 
 def sinks(
@@ -306,8 +323,9 @@ def by_kind(
     return route
 
 
-def with_api_prefix(handler: Handler, prefix: str) -> Handler:
-    """Serve the API under `--api-prefix`, stripped before forwarding, as kubectl proxy does.
+def with_api_prefix(handler: Handler, prefix: str, *, gate: Gate) -> Handler:
+    """Serve the API under `--api-prefix`, stripped before forwarding, as kubectl proxy does;
+    the 404 outside it is the proxy's own answer, behind the gate.
 
     kubectl leaves prefixes that start with /api in place. The prefix is
     matched on the raw path, so an escaped prefix is not the prefix.
@@ -316,10 +334,15 @@ def with_api_prefix(handler: Handler, prefix: str) -> Handler:
         return handler
     bare = prefix.rstrip("/")
 
+    async def outside(request: web.Request) -> web.StreamResponse:
+        return status_response(404, f"{request.path} is outside --api-prefix {prefix}")
+
+    outside_gated = gate(outside)
+
     async def stripped(request: web.Request) -> web.StreamResponse:
         raw = request.raw_path
         if not (raw == bare or raw.startswith((bare + "/", bare + "?"))):
-            return status_response(404, f"{request.path} is outside --api-prefix {prefix}")
+            return await outside_gated(request)
         rest = raw[len(bare) :]
         if not rest.startswith("/"):
             rest = "/" + rest

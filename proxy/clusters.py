@@ -3,7 +3,9 @@
 Each context of the kubeconfig is served with its own credential and TLS under
 its prefix; `/clusters` lists them; plain paths go to the current context. The
 prefix is stripped before the filter judges the path, so the filter sees the
-path the chosen API server will act on.
+path the chosen API server will act on. What `/clusters` answers itself (the list, a
+context it does not serve) passes the gate first, as the proxy's `/-/` endpoints do, and
+never carries a kubeconfig's error text: that is in the proxy's log, from start-up.
 """
 
 from __future__ import annotations
@@ -15,16 +17,29 @@ from aiohttp import web
 
 from proxy.canonical import retarget
 from proxy.filters import Handler
+from proxy.gate import Gate
 from proxy.status import status_response
 from proxy.targets import LiveTargets, Targets
 from proxy.upstream import Upstream
 
 UPSTREAM_FOR = web.RequestKey("upstream_for", Upstream)
 PREFIX = "/clusters"
+FAILED_TO_LOAD = "failed to load; see the proxy's log"
 
 
-def with_clusters(handler: Handler, live: LiveTargets) -> Handler:
-    """Choose the upstream for the request (and strip `/clusters/<context>`)."""
+def with_clusters(handler: Handler, live: LiveTargets, *, gate: Gate) -> Handler:
+    """Choose the upstream for the request (and strip `/clusters/<context>`); what the
+    proxy answers itself passes `gate`."""
+
+    async def listing(request: web.Request) -> web.StreamResponse:
+        return cluster_list(live.targets)
+
+    async def not_served(request: web.Request) -> web.StreamResponse:
+        name = unquote(request.raw_path[len(PREFIX) + 1 :].partition("/")[0])
+        why = FAILED_TO_LOAD if name in live.targets.failed else "no such context in the kubeconfig"
+        return status_response(404, f'cluster "{name}" is not served: {why}')
+
+    listing_gated, not_served_gated = gate(listing), gate(not_served)
 
     async def routed(request: web.Request) -> web.StreamResponse:
         targets = live.targets
@@ -33,12 +48,11 @@ def with_clusters(handler: Handler, live: LiveTargets) -> Handler:
         if targets.all_contexts and (raw == PREFIX or raw.startswith((PREFIX + "/", PREFIX + "?"))):
             rest = raw[len(PREFIX) :]
             if rest in ("", "/") or rest.startswith(("?", "/?")):
-                return cluster_list(targets)
+                return await listing_gated(request)
             name, _, tail = rest[1:].partition("/")
             target = targets.contexts.get(unquote(name))
             if target is None:
-                why = targets.failed.get(unquote(name), "no such context in the kubeconfig")
-                return status_response(404, f'cluster "{unquote(name)}" is not served: {why}')
+                return await not_served_gated(request)
             request = retarget(request, "/" + tail)
             upstream = target.upstream
         request[UPSTREAM_FOR] = upstream
@@ -61,8 +75,7 @@ def cluster_list(targets: Targets) -> web.Response:
             }
             for name, target in sorted(targets.contexts.items())
         ],
-        "failed": [
-            {"name": name, "error": error} for name, error in sorted(targets.failed.items())
-        ],
+        # The error text names files and fields of the kubeconfig: logged at load, not shown.
+        "failed": [{"name": name, "error": FAILED_TO_LOAD} for name in sorted(targets.failed)],
     }
     return web.Response(text=json.dumps(body, indent=2) + "\n", content_type="application/json")

@@ -132,12 +132,16 @@ class RequestFilter:
         """`host` as `request_host` parsed it: None (no host, or not one) is never accepted."""
         if host is None or _matches(method, self.reject_methods):
             return False
-        if not _matches(host, self.accept_hosts):
+        if not self.accepts_host(host):
             return False
         paths = path_interpretations(raw_path)
         if any(_matches(path, self.reject_paths) for path in paths):
             return False
         return all(_matches(path, self.accept_paths) for path in paths)
+
+    def accepts_host(self, host: str | None) -> bool:
+        """`--accept-hosts` alone, `host` as `request_host` parsed it (None is never accepted)."""
+        return host is not None and _matches(host, self.accept_hosts)
 
     def accepts_origin(self, origin: str) -> bool:
         """A browser page may open a WebSocket only if `--accept-hosts` accepts its host.
@@ -148,8 +152,13 @@ class RequestFilter:
         match = _ORIGIN.fullmatch(origin.strip())
         if match is None:
             return False  # "null" (sandboxed frames, file:// pages), userinfo, paths, garbage
-        host = request_host(match["authority"])
-        return host is not None and _matches(host, self.accept_hosts)
+        return self.accepts_host(request_host(match["authority"]))
+
+
+def host_of(request: web.Request) -> str | None:
+    """The one host the request's Host header names; None for no Host, several, or not a host."""
+    hosts = request.headers.getall(hdrs.HOST, [])
+    return request_host(hosts[0]) if len(hosts) == 1 else None
 
 
 def is_websocket(request: web.Request) -> bool:
@@ -164,7 +173,7 @@ def with_filter(handler: Handler, request_filter: RequestFilter | None) -> Handl
     async def filtered(request: web.Request) -> web.StreamResponse:
         canonical = canonical_of(request)
         hosts = request.headers.getall(hdrs.HOST, [])
-        host = request_host(hosts[0]) if len(hosts) == 1 else None
+        host = host_of(request)
         origin = request.headers.get(hdrs.ORIGIN) if is_websocket(request) else None
         if origin is not None and not request_filter.accepts_origin(origin):
             log.info("filter rejected a WebSocket from origin %r", origin)
@@ -185,3 +194,29 @@ def with_filter(handler: Handler, request_filter: RequestFilter | None) -> Handl
         )
 
     return filtered
+
+
+def with_host_filter(handler: Handler, request_filter: RequestFilter | None) -> Handler:
+    """`--accept-hosts` alone, for what the proxy answers itself (`/-/` endpoints, `--www`
+    files, the `/clusters` list); with the filter disabled, the bare handler.
+
+    The paths those answers live at are the proxy's, not the API's, so `--accept-paths` and
+    `--reject-paths` do not judge them; the Host does, or a DNS-rebinding page could read them.
+    """
+    if request_filter is None:
+        return handler
+
+    async def host_filtered(request: web.Request) -> web.StreamResponse:
+        host = host_of(request)
+        if request_filter.accepts_host(host):
+            return await handler(request)
+        log.info("filter rejected %s %s (host %r)", request.method, request.raw_path,
+                 request.headers.getall(hdrs.HOST, []))
+        if host is None:
+            return status_response(403, "the request's Host header does not name one host, "
+                                        "so the proxy's request filter refuses it")
+        return status_response(
+            403, f"{request.method} {request.path} is forbidden by the proxy's request filter"
+        )
+
+    return host_filtered

@@ -3,6 +3,9 @@
     GET /readyz          -> 200 "ok", or 500 "[-]upstream failed: reason withheld ..."
     GET /readyz?verbose  -> one "[+]name ok" / "[-]name failed: <why>" line per check
 
+`<why>` is given only where the caller passed the main listener's gate (proxy/gate.py);
+the `--health-port` listener, which anyone who reaches it may call, withholds it always.
+
 Ready means a request could be served now: a credential can be obtained, and
 the API server answers with it. The answer is cached for a moment so probes
 cannot hammer the API server.
@@ -41,10 +44,17 @@ class HealthChecks:
 
     async def livez(self, request: web.Request) -> web.Response:
         """Alive: the event loop answers. Restarting the proxy fixes nothing upstream."""
-        return _answer(request, "livez", [CheckResult("ping")])
+        return _answer(request, "livez", [CheckResult("ping")], reasons=False)
 
     async def readyz(self, request: web.Request) -> web.Response:
-        return _answer(request, "readyz", [CheckResult("ping"), *await self._readiness()])
+        """For callers past the gate: `?verbose` says why a check failed."""
+        results = [CheckResult("ping"), *await self._readiness()]
+        return _answer(request, "readyz", results, reasons=True)
+
+    async def readyz_for_probes(self, request: web.Request) -> web.Response:
+        """For `--health-port`: `?verbose` names the checks and whether each passed, never why."""
+        results = [CheckResult("ping"), *await self._readiness()]
+        return _answer(request, "readyz", results, reasons=False)
 
     async def _readiness(self) -> list[CheckResult]:
         async with self._lock:
@@ -81,7 +91,9 @@ class HealthChecks:
         return [CheckResult("credential"), CheckResult("upstream")]
 
 
-def _answer(request: web.Request, name: str, results: list[CheckResult]) -> web.Response:
+def _answer(
+    request: web.Request, name: str, results: list[CheckResult], *, reasons: bool
+) -> web.Response:
     failed = any(r.error for r in results)
     verbose = "verbose" in request.query
     if not verbose and not failed:
@@ -92,8 +104,8 @@ def _answer(request: web.Request, name: str, results: list[CheckResult]) -> web.
             lines.append(f"[+]{result.name} ok")
         else:
             # Errors are written to be shown (an exec plugin's is its name and exit code);
-            # masking again is the last line of defence for a probe anyone may call.
-            why = redact(result.error) if verbose else "reason withheld"
+            # masking again is the last line of defence.
+            why = redact(result.error) if verbose and reasons else "reason withheld"
             lines.append(f"[-]{result.name} failed: {why}")
     lines.append(f"{name} check {'failed' if failed else 'passed'}")
     return web.Response(status=500 if failed else 200, text="\n".join(lines) + "\n")

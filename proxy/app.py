@@ -44,6 +44,7 @@ from proxy.forward import ForwardHandler
 from proxy.gate import Gate, build_gate, gate_middleware
 from proxy.guard import with_client_limit
 from proxy.health import HealthChecks
+from proxy.memory import MemoryTrimmer
 from proxy.metrics import CounterReading, Metrics
 from proxy.observe import Sink, with_observation
 from proxy.redact import mask_log_records
@@ -65,6 +66,7 @@ STREAMS = web.AppKey("open_streams", OpenStreams)
 METRICS = web.AppKey("metrics", Metrics)
 HEALTH = web.AppKey("health", HealthChecks)
 RELOADER = web.AppKey("reloader", Reloader)
+TRIMMER = web.AppKey("memory_trimmer", MemoryTrimmer)
 # Served by the proxy itself; no Kubernetes path starts with "/-/".
 OWN_PREFIX = "/-/"
 
@@ -84,7 +86,8 @@ def build_app(
     mask_log_records()  # whatever hosts the app (the CLI, a worker, a test), no secret is logged
     security = security or SecurityConfig()
     operations = operations or OperationsConfig()
-    streams = OpenStreams()
+    trimmer = MemoryTrimmer()
+    streams = OpenStreams(on_end=trimmer.stream_ended)
     metrics = Metrics(
         readings=lambda: counter_readings(live, guards),
         resource_names=ResourceNames(
@@ -102,6 +105,8 @@ def build_app(
     app.cleanup_ctx.append(_resource_names)  # torn down first: before the sessions close
     app.on_response_prepare.append(note_sent_status)
     app.on_shutdown.append(streams.stop_all)
+    app[TRIMMER] = trimmer
+    app.on_cleanup.append(_stop_trimming)
     if rebuild is not None:
         app[RELOADER] = Reloader(live=live, build=rebuild, paths=watch_paths)
         if operations.reload:
@@ -289,6 +294,10 @@ async def _resource_names(app: web.Application) -> AsyncIterator[None]:
     names = app[METRICS].resource_names
     if names is not None:
         await names.close()
+
+
+async def _stop_trimming(app: web.Application) -> None:
+    app[TRIMMER].cancel()
 
 
 async def _watch_kubeconfig(app: web.Application) -> AsyncIterator[None]:

@@ -18,8 +18,10 @@ log = logging.getLogger(__name__)
 
 
 class OpenStreams:
-    def __init__(self) -> None:
+    def __init__(self, *, on_end: Callable[[], None] | None = None) -> None:
+        """`on_end` is called each time a tracked stream ends (memory is then released)."""
         self._stops: dict[int, Callable[[], object]] = {}
+        self._on_end = on_end
         self.stopping = False
 
     @contextlib.contextmanager
@@ -31,6 +33,8 @@ class OpenStreams:
             yield
         finally:
             self._stops.pop(key, None)
+            if self._on_end is not None:
+                self._on_end()
 
     async def stop_all(self, app: web.Application | None = None) -> None:
         self.stopping = True

@@ -24,12 +24,11 @@ def reviews(api: FakeAPIServer) -> int:
 async def get_from(proxy: RunningProxy, source: str, token: str) -> aiohttp.ClientResponse:
     """GET /version from the loopback address `source`, with a bearer token."""
     connector = aiohttp.TCPConnector(local_addr=(source, 0))
-    async with aiohttp.ClientSession(connector=connector) as session:
-        async with session.get(
-            f"{proxy.url}/version", headers={"Authorization": f"Bearer {token}"}
-        ) as response:
-            await response.read()
-            return response
+    async with aiohttp.ClientSession(connector=connector) as session, session.get(
+        f"{proxy.url}/version", headers={"Authorization": f"Bearer {token}"}
+    ) as response:
+        await response.read()
+        return response
 
 
 async def test_unknown_tokens_from_one_address_reviewed_at_the_rate_then_429(

@@ -10,7 +10,8 @@ accept); the caller is authenticated, then authorized (`--authn`, `--authz`,
 proxy, and the forwarder sends the rest to the API server. What the proxy answers
 itself (its `/-/` endpoints, `--www` files, the `/clusters` list, its own 404s) passes
 the gate first (proxy/gate.py): a Host `--accept-hosts` accepts and, with `--authn`, an
-authenticated caller.
+authenticated caller. With `--cors-allowed-origins`, preflights are answered before all of
+that, and every response carries the CORS headers a listed page needs (proxy/cors.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from proxy.canonical import (
 )
 from proxy.clusters import UPSTREAM_FOR, with_clusters
 from proxy.config import OperationsConfig, SecurityConfig, ServeConfig
+from proxy.cors import CorsPolicy, install_cors
 from proxy.credentials.base import Clock, monotonic
 from proxy.errors import ConfigError, ProxyError
 from proxy.exchange import note_dispatched, note_sent_status
@@ -140,7 +142,9 @@ def build_app(
         handler = with_authentication(
             handler, guards.authenticator, impersonate_caller=guards.impersonate_caller
         )
-    handler = with_filter(handler, request_filter)
+    cors = CorsPolicy.from_config(serve.cors)  # None: no page on another origin may call
+    handler = with_filter(handler, request_filter,
+                          websocket_origins=cors.accepts_websocket if cors else None)
     handler = with_client_limit(handler, security.max_requests_per_client)
     # Observed from here in: the target is final (prefixes stripped), so every sink
     # records the request the upstream receives.
@@ -153,6 +157,8 @@ def build_app(
         add_static_files(app, serve.www_prefix, serve.www_dir, gate=gate,
                          listing=guards is None or guards.authenticator is None)
     app.router.add_route("*", "/{path:.*}", handler)
+    if cors is not None:  # preflights answered first; CORS headers on every response
+        install_cors(app, cors)
     return app
 
 

@@ -27,6 +27,7 @@ from proxy.config import (
     DEFAULT_PORT,
     DEFAULT_WS_PING_INTERVAL,
     DEFAULT_WWW_PREFIX,
+    CorsConfig,
     CredentialConfig,
     FilterConfig,
     KubeconfigSource,
@@ -437,6 +438,20 @@ def build_parser() -> argparse.ArgumentParser:
         "who reaches the port acts with the proxy's credentials)",
     )
     security.add_argument(
+        "--cors-allowed-origins",
+        default="",
+        metavar="REGEXES",
+        help="comma-separated regular expressions of the origins of web pages that may call "
+        "the proxy from a browser (CORS, and WebSocket watches); each must match the whole "
+        "Origin, e.g. ^https://dash\\.example\\.com$ (default: none)",
+    )
+    security.add_argument(
+        "--insecure-allow-any-cors-origin",
+        action="store_true",
+        help="accept --cors-allowed-origins expressions that let any web site in (.*, "
+        "https?://.*, null): every page a user opens could then use the proxy",
+    )
+    security.add_argument(
         "--audit-log",
         type=Path,
         default=None,
@@ -555,6 +570,8 @@ def config_from_args(args: argparse.Namespace, environ: dict[str, str]) -> Proxy
             ws_ping_interval=args.ws_ping_interval,
             watch_resume=args.watch_resume,
             max_watch_event_bytes=args.max_watch_event_bytes,
+            cors=CorsConfig(allowed_origins=split_patterns(args.cors_allowed_origins),
+                            allow_any_origin=args.insecure_allow_any_cors_origin),
         ),
         kubeconfig=KubeconfigSource(
             explicit_path=args.kubeconfig,

@@ -33,6 +33,19 @@ class FilterConfig:
 
 
 @dataclass(frozen=True)
+class CorsConfig:
+    """`--cors-allowed-origins`: web pages on these origins may call the proxy (empty: none).
+
+    Regular expressions matched against the whole `Origin`, unlike the kube-apiserver's
+    (which searches); see proxy/cors.py.
+    """
+
+    allowed_origins: tuple[str, ...] = ()
+    # --insecure-allow-any-cors-origin: accept expressions that let unrelated sites in.
+    allow_any_origin: bool = False
+
+
+@dataclass(frozen=True)
 class ListenConfig:
     address: str = DEFAULT_ADDRESS
     port: int = DEFAULT_PORT
@@ -97,6 +110,8 @@ class ServeConfig:
     watch_resume: bool = False
     # The largest watch event the proxy holds while framing it (0: no limit).
     max_watch_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    # Web pages on other origins (CORS); off by default.
+    cors: CorsConfig = field(default_factory=CorsConfig)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ from proxy.status import status_response
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# May a page on this Origin open a WebSocket? (origin, the request's Host header)
+OriginCheck = Callable[[str, str | None], bool]
 
 # Enough to undo any realistic layering of escapes (%2525252F...).
 _MAX_DECODE_ROUNDS = 8
@@ -165,17 +167,30 @@ def is_websocket(request: web.Request) -> bool:
     return request.headers.get(hdrs.UPGRADE, "").strip().lower() == "websocket"
 
 
-def with_filter(handler: Handler, request_filter: RequestFilter | None) -> Handler:
-    """Wrap the proxy handler in the filter; with the filter disabled, the bare handler."""
+def with_filter(
+    handler: Handler,
+    request_filter: RequestFilter | None,
+    *,
+    websocket_origins: OriginCheck | None = None,
+) -> Handler:
+    """Wrap the proxy handler in the filter; with the filter disabled, the bare handler.
+
+    `websocket_origins(origin, host header)` decides which pages may open WebSockets, in
+    place of `--accept-hosts` (with `--cors-allowed-origins`: the listed pages, and the
+    proxy's own; proxy/cors.py).
+    """
     if request_filter is None:
         return handler
+    accepts_origin = websocket_origins or (
+        lambda origin, _host: request_filter.accepts_origin(origin)
+    )
 
     async def filtered(request: web.Request) -> web.StreamResponse:
         canonical = canonical_of(request)
         hosts = request.headers.getall(hdrs.HOST, [])
         host = host_of(request)
         origin = request.headers.get(hdrs.ORIGIN) if is_websocket(request) else None
-        if origin is not None and not request_filter.accepts_origin(origin):
+        if origin is not None and not accepts_origin(origin, hosts[0] if hosts else None):
             log.info("filter rejected a WebSocket from origin %r", origin)
             note_refusal(request, FILTERED)
             return status_response(

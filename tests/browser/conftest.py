@@ -88,11 +88,11 @@ async def devtools(browser_endpoint: str) -> AsyncIterator[DevTools]:
         yield connection
 
 
-@pytest.fixture
-async def page_origin() -> AsyncIterator[str]:
-    """The test page, served from a loopback port of its own: another origin than the proxy."""
+@contextlib.asynccontextmanager
+async def serving(directory: Path) -> AsyncIterator[str]:
+    """`directory`'s files from a loopback port of its own: another origin than the proxy's."""
     app = web.Application()
-    app.router.add_static("/", PAGE_DIR)
+    app.router.add_static("/", directory)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -104,6 +104,13 @@ async def page_origin() -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def page_origin() -> AsyncIterator[str]:
+    """The origin serving the test page (tests/browser/page)."""
+    async with serving(PAGE_DIR) as origin:
+        yield origin
 
 
 # The proxy in-process in front of the fake API server, as the integration tests start it.

@@ -10,6 +10,7 @@ from typing import Any
 
 from proxy.config import CorsConfig, SecurityConfig
 from proxy.testing import FakeAPIServer
+from tests.browser.conftest import serving
 from tests.browser.devtools import DevTools, open_page
 from tests.integration.conftest import StartProxy
 
@@ -122,3 +123,29 @@ return {
     # The page's token was reviewed; the preflights never were (browsers send no token).
     assert any(r.raw_path.endswith("/tokenreviews") for r in apiserver.requests)
     assert not [r for r in apiserver.requests if r.method == "OPTIONS"]
+
+
+def readme_page(proxy_url: str) -> str:
+    """The README's minimal page ("From a web page"), pointed at the proxy under test."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("### From a web page", 1)[1]
+    html = section.split("```html\n", 1)[1].split("```", 1)[0]
+    assert 'const proxy = "http://127.0.0.1:8001";' in html
+    return html.replace("http://127.0.0.1:8001", proxy_url)
+
+
+async def test_readme_page_watches_its_own_changes(
+    start_proxy: StartProxy, admin_kubeconfig: Path, devtools: DevTools, tmp_path: Path,
+) -> None:
+    async with serving(tmp_path) as origin:
+        proxy = await start_proxy(admin_kubeconfig, cors=listing(origin))
+        (tmp_path / "index.html").write_text(readme_page(proxy.url))  # read when requested
+        async with open_page(devtools, f"{origin}/index.html") as page:
+            log = await page.evaluate("""new Promise((resolve) => {
+  const text = () => document.getElementById("log").textContent;
+  const started = Date.now();
+  const check = () => (text().includes("DELETED") || text().includes("failed")
+    || Date.now() - started > 5000) ? resolve(text()) : setTimeout(check, 20);
+  check();
+})""")
+    assert log.splitlines() == ["0 ConfigMaps", "ADDED from-a-page", "DELETED from-a-page"]

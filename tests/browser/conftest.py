@@ -21,6 +21,9 @@ from aiohttp import web
 
 from tests.browser.devtools import DevTools
 
+# The proxy in-process in front of the fake API server, as the integration tests start it.
+from tests.integration.conftest import start_proxy  # noqa: F401
+
 PAGE_DIR = Path(__file__).parent / "page"
 STARTUP_TIMEOUT = 30.0
 
@@ -111,7 +114,3 @@ async def page_origin() -> AsyncIterator[str]:
     """The origin serving the test page (tests/browser/page)."""
     async with serving(PAGE_DIR) as origin:
         yield origin
-
-
-# The proxy in-process in front of the fake API server, as the integration tests start it.
-from tests.integration.conftest import start_proxy  # noqa: E402, F401

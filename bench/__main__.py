@@ -76,7 +76,7 @@ def subjects(workers: int) -> list[peers.PeerSpec]:
 
 
 def websocket_watch_exists() -> bool:
-    return importlib.util.find_spec("proxy.watch") is not None
+    return importlib.util.find_spec("proxy.streams.websocket_watch") is not None
 
 
 class Upstreams:

@@ -28,7 +28,7 @@ from proxy.testing.server import FakeAPIServer
 TOKEN = "bench-admin-token"
 WATCH = "/api/v1/namespaces/default/configmaps?watch=true"
 MIB = 1024 * 1024
-# Longer than the proxy may wait before it trims (proxy.memory's delay and interval).
+# Longer than the proxy may wait before it trims (proxy.ops.memory's delay and interval).
 SETTLE_SECONDS = 6.0
 ROUND_BUDGET_SECONDS = 60.0
 

@@ -40,14 +40,14 @@ from proxy.config import (
     split_patterns,
 )
 from proxy.errors import ConfigError
-from proxy.eventloop import EVENT_LOOPS, UVLOOP, default_event_loop
 from proxy.kubeconfig.in_cluster import SERVICE_ACCOUNT_DIR
 from proxy.options_file import ENV_PREFIX, apply_defaults, read_config_file
 from proxy.redact import redact
-from proxy.run import configure_logging, run
-from proxy.security import AUTHN_MODES, AUTHZ_MODES, FORWARD_AS
-from proxy.watch_stream import DEFAULT_MAX_EVENT_BYTES
-from proxy.workers import MAX_WORKERS
+from proxy.serving.eventloop import EVENT_LOOPS, UVLOOP, default_event_loop
+from proxy.serving.guards import AUTHN_MODES, AUTHZ_MODES, FORWARD_AS
+from proxy.serving.run import configure_logging, run
+from proxy.serving.workers import MAX_WORKERS
+from proxy.streams.watch_codecs import DEFAULT_MAX_EVENT_BYTES
 
 log = logging.getLogger("proxy")
 

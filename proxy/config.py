@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from proxy.watch_stream import DEFAULT_MAX_EVENT_BYTES
+from proxy.streams.watch_codecs import DEFAULT_MAX_EVENT_BYTES
 
 # kubectl proxy's defaults (k8s.io/kubectl/pkg/proxy), so a user can switch without reading.
 DEFAULT_PORT = 8001

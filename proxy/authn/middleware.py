@@ -15,8 +15,8 @@ from proxy.authn.review_rate import ReviewRateLimiter
 from proxy.authn.tokenreview import TokenReviewer
 from proxy.authn.tokens import bearer_token
 from proxy.errors import TooManyRequestsError
-from proxy.filters import Handler
 from proxy.identity import ACTING_FOR, IDENTITY, Identity
+from proxy.routing.filters import Handler
 from proxy.status import status_response
 
 log = logging.getLogger(__name__)

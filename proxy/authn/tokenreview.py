@@ -18,7 +18,7 @@ from typing import Any
 from proxy.credentials.base import Clock, monotonic
 from proxy.errors import UpstreamError
 from proxy.identity import Identity
-from proxy.review_cache import ReviewCache
+from proxy.upstream.review_cache import ReviewCache
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ metrics cannot disagree about what a request asks for.
 
 from __future__ import annotations
 
-from proxy.canonical import Attributes, canonicalise
+from proxy.routing.canonical import Attributes, canonicalise
 
 __all__ = ["Attributes", "request_attributes"]
 

@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from proxy.authz.attributes import Attributes
-from proxy.canonical import CanonicalRequest, RequestKind, canonical_of
 from proxy.exchange import FORBIDDEN, UNAUTHENTICATED, note_refusal
-from proxy.filters import Handler
 from proxy.identity import Identity, identity_of
+from proxy.routing.canonical import CanonicalRequest, RequestKind, canonical_of
+from proxy.routing.filters import Handler
 from proxy.status import status_response
 
 log = logging.getLogger(__name__)

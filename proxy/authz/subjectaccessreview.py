@@ -10,7 +10,7 @@ from proxy.authz.attributes import Attributes
 from proxy.credentials.base import Clock, monotonic
 from proxy.errors import UpstreamError
 from proxy.identity import Identity
-from proxy.review_cache import ReviewCache
+from proxy.upstream.review_cache import ReviewCache
 
 SAR_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 ALLOW_TTL_SECONDS = 300.0

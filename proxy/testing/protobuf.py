@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 
-from proxy.protobuf_wire import iter_fields
+from proxy.streams.protobuf import iter_fields
 from proxy.testing import status
 from proxy.testing.status import JSONObject
 

@@ -9,8 +9,8 @@ import pytest
 
 from bench.procfs import rss_bytes
 from bench.streams import StreamSet, watch_request
-from proxy.eventloop import ASYNCIO, UVLOOP, default_event_loop
-from proxy.memory import TRIM_AVAILABLE
+from proxy.ops.memory import TRIM_AVAILABLE
+from proxy.serving.eventloop import ASYNCIO, UVLOOP, default_event_loop
 from proxy.testing import FakeAPIServer
 from tests.conftest import eventually
 from tests.e2e.conftest import ProxyProcess, SpawnProxy
@@ -21,7 +21,7 @@ MIB = 1024 * 1024
 # Measured: without trimming, 300 dropped watches left uvloop 24-38 MiB and asyncio about
 # 97 MiB above the start; with it, about 10 MiB.
 BOUND_MIB = 20
-# Longer than the trimmer's delay plus its interval (proxy.memory).
+# Longer than the trimmer's delay plus its interval (proxy.ops.memory).
 SETTLE_SECONDS = 10.0
 
 

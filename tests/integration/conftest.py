@@ -13,7 +13,6 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from proxy.app import build_app
 from proxy.config import (
     CredentialConfig,
     KubeconfigSource,
@@ -22,10 +21,11 @@ from proxy.config import (
     SecurityConfig,
     ServeConfig,
 )
-from proxy.security import Guards, build_guards
-from proxy.server import ProxyServer
-from proxy.target import build_target
-from proxy.targets import LiveTargets, Targets, build_targets
+from proxy.routing.target import build_target
+from proxy.routing.target_set import LiveTargets, Targets, build_targets
+from proxy.serving.app import build_app
+from proxy.serving.guards import Guards, build_guards
+from proxy.serving.server import ProxyServer
 from tests.conftest import ADMIN_TOKEN, eventually
 
 __all__ = ["ADMIN_TOKEN", "RunningProxy", "StartProxy", "eventually", "raw_request"]

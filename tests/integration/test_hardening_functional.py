@@ -12,7 +12,7 @@ import trustme
 
 from proxy.config import ListenConfig, SecurityConfig
 from proxy.errors import ConfigError
-from proxy.listener import ListenerTLS
+from proxy.serving.listener_tls import ListenerTLS
 from proxy.testing import FakeAPIServer
 from tests.conftest import FakeClock
 from tests.integration.conftest import RunningProxy, StartProxy, raw_request

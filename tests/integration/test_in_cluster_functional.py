@@ -9,7 +9,7 @@ import pytest
 
 from proxy.config import KubeconfigSource
 from proxy.errors import KubeconfigError
-from proxy.target import select_context
+from proxy.routing.target import select_context
 from proxy.testing import FakeAPIServer
 from tests.integration.conftest import StartProxy
 

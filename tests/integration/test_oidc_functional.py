@@ -15,7 +15,7 @@ import yaml
 
 from proxy.config import KubeconfigSource, ServeConfig
 from proxy.errors import KubeconfigError
-from proxy.target import build_target
+from proxy.routing.target import build_target
 from proxy.testing import FakeAPIServer
 from proxy.testing.oidc import FakeOIDCIssuer
 from tests.integration.conftest import StartProxy

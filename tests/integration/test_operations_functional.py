@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 import yaml
 
-from proxy.app import RELOADER
+from proxy.serving.app import RELOADER
 from proxy.testing import FakeAPIServer, write_kubeconfig
 from tests.conftest import ADMIN_TOKEN, FakeClock
 from tests.integration.conftest import RunningProxy, StartProxy
@@ -205,9 +205,9 @@ async def test_reload_after_a_kubeconfig_edit_leaves_open_watches_alone(
 
 async def test_kubeconfig_watched_for_changes(apiserver: FakeAPIServer, tmp_path: Path) -> None:
     from proxy.config import KubeconfigSource, ServeConfig
-    from proxy.reload import Reloader
-    from proxy.target import build_target
-    from proxy.targets import LiveTargets, Targets
+    from proxy.ops.reload import Reloader
+    from proxy.routing.target import build_target
+    from proxy.routing.target_set import LiveTargets, Targets
 
     kubeconfig = apiserver.kubeconfig(tmp_path / "k")
     source = KubeconfigSource(explicit_path=kubeconfig)

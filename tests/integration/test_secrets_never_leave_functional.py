@@ -28,10 +28,10 @@ import trustme
 import yaml
 from aiohttp import web
 
-from proxy.app import RELOADER
 from proxy.config import CredentialConfig, SecurityConfig
-from proxy.health import HealthChecks
-from proxy.run import configure_logging
+from proxy.ops.health import HealthChecks
+from proxy.serving.app import RELOADER
+from proxy.serving.run import configure_logging
 from proxy.testing.pki import build_server_ssl_context
 from tests.integration.conftest import StartProxy
 

@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 import yaml
 
-from proxy.app import build_health_app
 from proxy.config import ListenConfig, SecurityConfig
-from proxy.server import ProxyServer
+from proxy.serving.app import build_health_app
+from proxy.serving.server import ProxyServer
 from proxy.testing import FakeAPIServer
 from tests.conftest import ADMIN_TOKEN
 from tests.integration.conftest import RunningProxy, StartProxy
@@ -261,7 +261,7 @@ async def test_cluster_list_and_refusal_never_carry_kubeconfig_error_text(
 async def test_failed_context_reason_is_in_the_log(
     start_proxy: StartProxy, contexts_kubeconfig: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="proxy.targets"):
+    with caplog.at_level(logging.WARNING, logger="proxy.routing.target_set"):
         await start_proxy(contexts_kubeconfig, all_contexts=True)
     assert any("broken" in r.getMessage() and BROKEN_CA in r.getMessage()
                for r in caplog.records)

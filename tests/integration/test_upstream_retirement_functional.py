@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from proxy.app import LIVE, RELOADER
+from proxy.serving.app import LIVE, RELOADER
 from proxy.testing import FakeAPIServer
 from tests.integration.conftest import ADMIN_TOKEN, StartProxy, eventually
 

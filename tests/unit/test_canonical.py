@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.canonical import RequestKind, canonicalise, parse_query
 from proxy.errors import BadRequestError
+from proxy.routing.canonical import RequestKind, canonicalise, parse_query
 
 LIST = "/api/v1/namespaces/ns/configmaps"
 

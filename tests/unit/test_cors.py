@@ -9,7 +9,8 @@ from aiohttp import web
 
 from proxy.cli import config_from_args, parse_options
 from proxy.config import CorsConfig
-from proxy.cors import (
+from proxy.errors import ConfigError
+from proxy.serving.cors import (
     ALLOWED_HEADERS,
     ALLOWED_METHODS,
     EXPOSED_HEADERS,
@@ -18,7 +19,6 @@ from proxy.cors import (
     is_same_origin,
     literal_origin,
 )
-from proxy.errors import ConfigError
 
 DASH = "^https://dash\\.example\\.com$"
 LOOPBACK_PAGE = "http://127\\.0\\.0\\.1:9000"
@@ -79,7 +79,7 @@ def test_expressions_that_admit_any_site_refused_at_startup(pattern: str) -> Non
 def test_any_site_expression_accepted_with_insecure_flag_and_warned(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="proxy.cors"):
+    with caplog.at_level(logging.WARNING, logger="proxy.serving.cors"):
         any_site = policy("https?://.*", allow_any_origin=True)
     assert any_site.allows("https://anything.example")
     assert any("ANY web site" in record.getMessage() for record in caplog.records)

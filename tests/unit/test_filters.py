@@ -6,7 +6,7 @@ import pytest
 
 from proxy.config import FilterConfig, ServeConfig, split_patterns
 from proxy.errors import ConfigError
-from proxy.filters import RequestFilter, clean_path, path_interpretations, request_host
+from proxy.routing.filters import RequestFilter, clean_path, path_interpretations, request_host
 
 DEFAULT = ServeConfig().filter
 assert DEFAULT is not None

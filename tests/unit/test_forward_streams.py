@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from proxy.forward import is_endless
+from proxy.streams.forward import is_endless
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from proxy.guard import HeadDeadline, aiohttp_internals_missing
+from proxy.serving.limits import HeadDeadline, aiohttp_internals_missing
 
 
 class FakeTimer:

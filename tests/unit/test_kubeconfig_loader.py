@@ -15,7 +15,7 @@ import yaml
 from proxy.config import KubeconfigSource, ServeConfig
 from proxy.errors import KubeconfigError
 from proxy.kubeconfig import load_kubeconfig, resolve_context
-from proxy.target import build_target
+from proxy.routing.target import build_target
 
 SECRET = "s3cr3t-token-value-never-shown"
 

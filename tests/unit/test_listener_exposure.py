@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from proxy.errors import ConfigError
-from proxy.listener import check_exposure, is_loopback
+from proxy.serving.listener_tls import check_exposure, is_loopback
 
 
 @pytest.mark.parametrize(

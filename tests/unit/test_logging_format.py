@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from proxy.run import JSONFormatter
+from proxy.serving.run import JSONFormatter
 
 
 def test_json_lines() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from proxy.memory import MemoryTrimmer
+from proxy.ops.memory import MemoryTrimmer
 from tests.conftest import eventually
 
 

@@ -9,9 +9,9 @@ import pytest
 from proxy.authz.attributes import request_attributes
 from proxy.authz.middleware import required_attributes
 from proxy.authz.policy import Policy, load_policy, non_resource_url_matches, resource_matches
-from proxy.canonical import canonicalise
 from proxy.errors import ConfigError
 from proxy.identity import Identity
+from proxy.routing.canonical import canonicalise
 
 EXAMPLE = Path(__file__).parent.parent.parent / "config" / "policy.example.yaml"
 READER = Identity("reader", groups=("system:authenticated",))

@@ -18,7 +18,7 @@ from proxy.redact import (
     redact,
     redact_output,
 )
-from proxy.run import JSONFormatter
+from proxy.serving.run import JSONFormatter
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl"
 PEM_BODY = "MIIEpAIBAAKCAQEA7x2secretpembody"

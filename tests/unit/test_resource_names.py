@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from proxy.resource_names import OTHER, Names, ResourceNames
+from proxy.ops.resource_names import OTHER, Names, ResourceNames
 from tests.conftest import FakeClock
 
 CORE = frozenset({("", "pods"), ("", "pods/log"), ("apps", "deployments")})

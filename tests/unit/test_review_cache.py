@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from proxy.review_cache import ReviewCache
+from proxy.upstream.review_cache import ReviewCache
 from tests.conftest import FakeClock
 
 

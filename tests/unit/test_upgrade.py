@@ -8,9 +8,9 @@ import pytest
 
 from proxy.config import FilterConfig
 from proxy.errors import UpstreamError
-from proxy.filters import RequestFilter
-from proxy.upgrade import upgrade_protocol, upgrade_request_headers
-from proxy.upgrade_wire import read_body, read_response_head
+from proxy.routing.filters import RequestFilter
+from proxy.streams.upgrade import upgrade_protocol, upgrade_request_headers
+from proxy.upstream.dialer import read_body, read_response_head
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 import trustme
 
 from proxy.kubeconfig.model import ClusterConfig
-from proxy.tls import UpstreamTLS
+from proxy.upstream.tls import UpstreamTLS
 from tests.conftest import FakeClock
 
 

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from proxy.watch_stream import EventTooLargeError, JSONWatchCodec, ProtobufWatchCodec
+from proxy.streams.watch_codecs import EventTooLargeError, JSONWatchCodec, ProtobufWatchCodec
 
 LIMIT = 64 * 1024
 CHUNK = b"x" * 4096

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from proxy.canonical import canonicalise
-from proxy.watch_resume import (
+from proxy.routing.canonical import canonicalise
+from proxy.streams.watch_resume import (
     is_watch_request,
     later_version,
     query_flag,

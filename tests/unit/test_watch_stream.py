@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from proxy.watch_stream import (
+from proxy.streams.watch_codecs import (
     JSONWatchCodec,
     ProtobufWatchCodec,
     codec_for,

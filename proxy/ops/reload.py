@@ -15,7 +15,7 @@ from pathlib import Path
 
 from proxy.config import KubeconfigSource
 from proxy.errors import ConfigError
-from proxy.targets import LiveTargets, Targets
+from proxy.routing.target_set import LiveTargets, Targets
 
 log = logging.getLogger(__name__)
 

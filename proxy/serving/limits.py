@@ -26,7 +26,7 @@ from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 from aiohttp.web_server import Server
 
-from proxy.filters import Handler
+from proxy.routing.filters import Handler
 from proxy.status import status_response
 
 

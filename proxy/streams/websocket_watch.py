@@ -21,17 +21,9 @@ from multidict import CIMultiDict
 from proxy.errors import ProxyError
 from proxy.exchange import CLIENT_CLOSED, UPSTREAM_CLOSED, note_outcome
 from proxy.headers import outbound_request_headers
-from proxy.shutdown import OpenStreams
 from proxy.status import status_body, status_response
-from proxy.upstream import Upstream
-from proxy.watch_resume import (
-    DEFAULT_REOPEN_INTERVAL,
-    Opened,
-    ResumingWatch,
-    WatchRefused,
-    status_from_answer,
-)
-from proxy.watch_stream import (
+from proxy.streams.shutdown import OpenStreams
+from proxy.streams.watch_codecs import (
     DEFAULT_MAX_EVENT_BYTES,
     ERROR,
     PROTOBUF,
@@ -39,6 +31,14 @@ from proxy.watch_stream import (
     WatchEvent,
     codec_for,
 )
+from proxy.streams.watch_resume import (
+    DEFAULT_REOPEN_INTERVAL,
+    Opened,
+    ResumingWatch,
+    WatchRefused,
+    status_from_answer,
+)
+from proxy.upstream.session import Upstream
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from typing import Protocol
 
 from aiohttp import web
 
-from proxy.canonical import CANONICAL, Attributes, RequestKind
 from proxy.errors import ProxyError
 from proxy.exchange import (
     BAD_REQUEST,
@@ -31,9 +30,10 @@ from proxy.exchange import (
     UNAUTHENTICATED,
     Exchange,
 )
-from proxy.filters import Handler
 from proxy.identity import identity_of
 from proxy.redact import redact
+from proxy.routing.canonical import CANONICAL, Attributes, RequestKind
+from proxy.routing.filters import Handler
 
 # What the status of an answer the proxy gave before serving the request says about why.
 _REFUSAL_BY_CODE = {400: BAD_REQUEST, 401: UNAUTHENTICATED, 429: RATE_LIMITED}

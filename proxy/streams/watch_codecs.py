@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from proxy.protobuf_wire import iter_fields
+from proxy.streams.protobuf import iter_fields
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 _MAGIC = b"k8s\x00"

@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from proxy.authn.middleware import Authenticator, with_authentication
-from proxy.filters import Handler, RequestFilter, with_host_filter
+from proxy.routing.filters import Handler, RequestFilter, with_host_filter
 
 Gate = Callable[[Handler], Handler]
 

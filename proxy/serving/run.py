@@ -15,17 +15,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from proxy.app import RELOADER, build_app, build_health_app
 from proxy.config import ListenConfig, ProxyConfig
 from proxy.errors import ConfigError
-from proxy.eventloop import run as run_event_loop
-from proxy.listener import is_loopback
+from proxy.ops.reload import watched_paths
 from proxy.redact import install_redaction, mask_log_records, redact
-from proxy.reload import watched_paths
-from proxy.security import Guards, build_guards
-from proxy.server import ProxyServer, install_shutdown_signals
-from proxy.targets import LiveTargets, Targets, build_targets
-from proxy.workers import WorkerListener, run_workers
+from proxy.routing.target_set import LiveTargets, Targets, build_targets
+from proxy.serving.app import RELOADER, build_app, build_health_app
+from proxy.serving.eventloop import run as run_event_loop
+from proxy.serving.guards import Guards, build_guards
+from proxy.serving.listener_tls import is_loopback
+from proxy.serving.server import ProxyServer, install_shutdown_signals
+from proxy.serving.workers import WorkerListener, run_workers
 
 log = logging.getLogger("proxy")
 

@@ -15,8 +15,8 @@ from proxy.credentials.token_request import TokenRequestConfig, TokenRequester
 from proxy.errors import NoKubeconfigError
 from proxy.kubeconfig import ResolvedContext, load_kubeconfig, resolve_context
 from proxy.kubeconfig.in_cluster import InClusterSource, in_cluster_context
-from proxy.tls import UpstreamTLS
-from proxy.upstream import Upstream
+from proxy.upstream.session import Upstream
+from proxy.upstream.tls import UpstreamTLS
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from proxy.credentials.base import Clock, monotonic
 from proxy.errors import ProxyError
-from proxy.upstream import Upstream
+from proxy.upstream.session import Upstream
 
 log = logging.getLogger(__name__)
 

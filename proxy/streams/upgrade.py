@@ -20,8 +20,8 @@ from proxy.errors import UpstreamError
 from proxy.exchange import UPSTREAM_CLOSED, note_outcome
 from proxy.headers import connection_tokens, outbound_request_headers, outbound_response_headers
 from proxy.status import status_response
-from proxy.upgrade_wire import ResponseHead, connect_direct, exchange, read_body, request_head
-from proxy.upstream import Upstream
+from proxy.upstream.dialer import ResponseHead, connect_direct, exchange, read_body, request_head
+from proxy.upstream.session import Upstream
 
 log = logging.getLogger(__name__)
 

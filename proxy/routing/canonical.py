@@ -36,7 +36,7 @@ from yarl import URL
 
 from proxy.errors import BadRequestError
 from proxy.status import status_response
-from proxy.upgrade import upgrade_protocol
+from proxy.streams.upgrade import upgrade_protocol
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -24,7 +24,7 @@ from proxy.errors import (
     UpstreamTLSError,
     UpstreamUnreachableError,
 )
-from proxy.upstream import DirectRequest
+from proxy.upstream.session import DirectRequest
 
 MAX_HEAD_BYTES = 64 * 1024
 STREAM_LIMIT = 64 * 1024

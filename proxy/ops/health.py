@@ -23,7 +23,7 @@ from aiohttp import web
 from proxy.credentials.base import Clock
 from proxy.errors import ProxyError
 from proxy.redact import redact
-from proxy.upstream import Upstream
+from proxy.upstream.session import Upstream
 
 CHECK_TIMEOUT_SECONDS = 5.0
 CACHE_SECONDS = 2.0

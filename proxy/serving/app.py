@@ -25,41 +25,41 @@ from typing import Any
 
 from aiohttp import web
 
-from proxy.audit import AccessLogSink, AuditSink
 from proxy.authn.middleware import with_authentication
 from proxy.authz.middleware import with_authorization
-from proxy.canonical import (
+from proxy.config import OperationsConfig, SecurityConfig, ServeConfig
+from proxy.credentials.base import Clock, monotonic
+from proxy.errors import ConfigError, ProxyError
+from proxy.exchange import note_dispatched, note_sent_status
+from proxy.ops.audit import AccessLogSink, AuditSink
+from proxy.ops.health import HealthChecks
+from proxy.ops.memory import MemoryTrimmer
+from proxy.ops.metrics import CounterReading, Metrics
+from proxy.ops.observe import Sink, with_observation
+from proxy.ops.reload import Reloader
+from proxy.ops.resource_names import ResourceNames, discover_resource_names
+from proxy.redact import mask_log_records
+from proxy.routing.canonical import (
     RequestKind,
     bad_target_response,
     canonical_of,
     canonical_requests,
     retarget,
 )
-from proxy.clusters import UPSTREAM_FOR, with_clusters
-from proxy.config import OperationsConfig, SecurityConfig, ServeConfig
-from proxy.cors import CorsPolicy, install_cors
-from proxy.credentials.base import Clock, monotonic
-from proxy.errors import ConfigError, ProxyError
-from proxy.exchange import note_dispatched, note_sent_status
-from proxy.filters import Handler, RequestFilter, with_filter
-from proxy.forward import ForwardHandler
-from proxy.gate import Gate, build_gate, gate_middleware
-from proxy.guard import with_client_limit
-from proxy.health import HealthChecks
-from proxy.memory import MemoryTrimmer
-from proxy.metrics import CounterReading, Metrics
-from proxy.observe import Sink, with_observation
-from proxy.redact import mask_log_records
-from proxy.reload import Reloader
-from proxy.resource_names import ResourceNames, discover_resource_names
-from proxy.review_cache import ReviewCache
-from proxy.security import Guards
-from proxy.shutdown import OpenStreams
+from proxy.routing.filters import Handler, RequestFilter, with_filter
+from proxy.routing.multi_cluster import UPSTREAM_FOR, with_clusters
+from proxy.routing.target_set import LiveTargets, Targets
+from proxy.serving.cors import CorsPolicy, install_cors
+from proxy.serving.gate import Gate, build_gate, gate_middleware
+from proxy.serving.guards import Guards
+from proxy.serving.limits import with_client_limit
 from proxy.status import status_response
-from proxy.targets import LiveTargets, Targets
-from proxy.upgrade import UpgradeHandler
-from proxy.upstream import Upstream
-from proxy.watch import WatchHandler
+from proxy.streams.forward import ForwardHandler
+from proxy.streams.shutdown import OpenStreams
+from proxy.streams.upgrade import UpgradeHandler
+from proxy.streams.websocket_watch import WatchHandler
+from proxy.upstream.review_cache import ReviewCache
+from proxy.upstream.session import Upstream
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from aiohttp.typedefs import Middleware
 
 from proxy.config import CorsConfig
 from proxy.errors import ConfigError
-from proxy.filters import Handler
+from proxy.routing.filters import Handler
 from proxy.status import status_response
 
 log = logging.getLogger(__name__)

@@ -9,14 +9,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from proxy.canonical import canonical_of
 from proxy.errors import RequestTooLargeError
 from proxy.exchange import CLIENT_CLOSED, UPSTREAM_CLOSED, note_outcome
 from proxy.headers import outbound_request_headers, outbound_response_headers
-from proxy.shutdown import OpenStreams
+from proxy.routing.canonical import canonical_of
 from proxy.status import status_response
-from proxy.upstream import Upstream
-from proxy.watch_resume import is_watch_request, query_flag
+from proxy.streams.shutdown import OpenStreams
+from proxy.streams.watch_resume import is_watch_request, query_flag
+from proxy.upstream.session import Upstream
 
 log = logging.getLogger(__name__)
 

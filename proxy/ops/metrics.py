@@ -24,8 +24,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from proxy.observe import RequestRecord
-from proxy.resource_names import OTHER, ResourceNames
+from proxy.ops.observe import RequestRecord
+from proxy.ops.resource_names import OTHER, ResourceNames
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _ERROR_KINDS = {

@@ -15,12 +15,12 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from proxy.canonical import retarget
-from proxy.filters import Handler
-from proxy.gate import Gate
+from proxy.routing.canonical import retarget
+from proxy.routing.filters import Handler
+from proxy.routing.target_set import LiveTargets, Targets
+from proxy.serving.gate import Gate
 from proxy.status import status_response
-from proxy.targets import LiveTargets, Targets
-from proxy.upstream import Upstream
+from proxy.upstream.session import Upstream
 
 UPSTREAM_FOR = web.RequestKey("upstream_for", Upstream)
 PREFIX = "/clusters"

@@ -35,8 +35,8 @@ from proxy.errors import (
 )
 from proxy.identity import ACTING_FOR
 from proxy.kubeconfig.model import ClusterConfig
-from proxy.leases import Leases
-from proxy.tls import UpstreamTLS
+from proxy.upstream.leases import Leases
+from proxy.upstream.tls import UpstreamTLS
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from proxy.config import ListenConfig, SecurityConfig
 from proxy.errors import ConfigError
-from proxy.guard import GuardedRunner
+from proxy.serving.limits import GuardedRunner
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from proxy.authz.policy import load_policy
 from proxy.authz.subjectaccessreview import SubjectAccessReviewer
 from proxy.config import ListenConfig, SecurityConfig
 from proxy.errors import ConfigError
-from proxy.listener import ListenerTLS, check_exposure
-from proxy.upstream import Upstream
+from proxy.serving.listener_tls import ListenerTLS, check_exposure
+from proxy.upstream.session import Upstream
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from proxy.config import ListenConfig
 from proxy.errors import ConfigError
-from proxy.server import format_address, remove_stale_socket
+from proxy.serving.server import format_address, remove_stale_socket
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from urllib.parse import unquote
 
 from aiohttp import hdrs, web
 
-from proxy.canonical import canonical_of
 from proxy.config import FilterConfig
 from proxy.errors import ConfigError
 from proxy.exchange import FILTERED, note_refusal
+from proxy.routing.canonical import canonical_of
 from proxy.status import status_response
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from proxy.config import CredentialConfig, KubeconfigSource, ServeConfig
 from proxy.errors import ConfigError
 from proxy.kubeconfig import load_kubeconfig
-from proxy.target import Target, build_target
-from proxy.upstream import Upstream
+from proxy.routing.target import Target, build_target
+from proxy.upstream.session import Upstream
 
 log = logging.getLogger(__name__)
 

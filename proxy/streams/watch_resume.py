@@ -23,12 +23,11 @@ from urllib.parse import parse_qsl, quote, unquote_plus
 import aiohttp
 from multidict import CIMultiDict
 
-from proxy.canonical import CanonicalRequest, RequestKind
 from proxy.errors import UpstreamError
 from proxy.headers import outbound_response_headers
+from proxy.routing.canonical import CanonicalRequest, RequestKind
 from proxy.status import status_body
-from proxy.upstream import Upstream
-from proxy.watch_stream import (
+from proxy.streams.watch_codecs import (
     BOOKMARK,
     DEFAULT_MAX_EVENT_BYTES,
     ERROR,
@@ -37,6 +36,7 @@ from proxy.watch_stream import (
     WatchEvent,
     codec_for,
 )
+from proxy.upstream.session import Upstream
 
 log = logging.getLogger(__name__)
 

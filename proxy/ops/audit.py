@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from proxy.exchange import COMPLETED
-from proxy.observe import RequestRecord
+from proxy.ops.observe import RequestRecord
 
 audit_log = logging.getLogger("proxy.audit")
 access_log = logging.getLogger("proxy.access")

@@ -1,0 +1,1 @@
+"""Operations: observation, metrics, health, audit and access logs, reload, memory."""

@@ -1,0 +1,1 @@
+"""Streams: REST bodies, watches (chunked, resumed, over WebSocket) and upgrades, both ways."""

@@ -23,6 +23,7 @@ from typing import Any
 from proxy.credentials.base import Credential
 from proxy.credentials.client_cert import parse_client_certificate
 from proxy.credentials.refreshing import Expiring
+from proxy.credentials.timestamps import parse_rfc3339
 from proxy.errors import CredentialError, KubeconfigError
 from proxy.kubeconfig.model import ClusterConfig, UserConfig
 from proxy.redact import mask_helper_output
@@ -247,12 +248,9 @@ def _log_stderr(name: str, what: str, stderr: bytes) -> None:
 def _parse_expiry(value: object, name: str) -> float | None:
     if value in (None, ""):
         return None
-    try:
-        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+    expires_at = parse_rfc3339(str(value))
+    if expires_at is None:
         raise CredentialError(
             f'exec plugin "{name}": status.expirationTimestamp is not an RFC 3339 time'
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.timestamp()
+        )
+    return expires_at

@@ -8,7 +8,6 @@ narrower rights (least privilege) rather than the admin's.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from urllib.parse import quote
 
 from proxy.credentials.base import Credential, CredentialSource
 from proxy.credentials.refreshing import Expiring, renew_point, wall_clock
+from proxy.credentials.timestamps import parse_rfc3339
 from proxy.errors import ConfigError, CredentialError
 from proxy.redact import redact_output
 
@@ -98,10 +98,4 @@ def _status_message(answer: object) -> str:
 
 
 def _timestamp(value: object) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
+    return parse_rfc3339(value) if isinstance(value, str) else None

@@ -17,7 +17,6 @@ class Identity:
     uid: str | None = None
     groups: tuple[str, ...] = ()
     extra: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    method: str = ""  # "tokenreview" or "client-cert"
 
 
 IDENTITY = web.RequestKey("identity", Identity)

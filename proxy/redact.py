@@ -18,6 +18,8 @@ import logging
 import re
 from typing import Any
 
+from proxy.headers import BEARER_SUBPROTOCOL_PREFIX
+
 MASK = "<redacted>"
 
 # Words that, as part of a key (`client-secret`, `X-Auth-Token`, `sessionToken`), name a secret.
@@ -52,7 +54,7 @@ _PEM_PRIVATE_KEY = re.compile(
     re.DOTALL,
 )
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/?#@\"'\\<>]+@")
-_BEARER_SUBPROTOCOL = re.compile(r"(base64url\.bearer\.authorization\.k8s\.io\.)[A-Za-z0-9_=-]+")
+_BEARER_SUBPROTOCOL = re.compile(f"({re.escape(BEARER_SUBPROTOCOL_PREFIX)})[A-Za-z0-9_=-]+")
 _AUTH_SCHEME = re.compile(
     r"(?i)\b(bearer|basic)(\s+)"
     r"(?!(?:token|tokens|auth|authentication|authorization|credentials?|scheme|realm|header"

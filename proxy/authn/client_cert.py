@@ -20,4 +20,4 @@ def identity_from_peercert(peercert: Any) -> Identity | None:
                 groups.append(value)
     if not user:
         return None
-    return Identity(user=user, groups=tuple(groups), method="client-cert")
+    return Identity(user=user, groups=tuple(groups))

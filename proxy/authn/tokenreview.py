@@ -86,5 +86,4 @@ class TokenReviewer:
             uid=user.get("uid") or None,
             groups=tuple(str(g) for g in user.get("groups") or ()),
             extra=extra,
-            method="tokenreview",
         ))

@@ -12,7 +12,7 @@ import binascii
 from aiohttp import hdrs
 from multidict import CIMultiDictProxy
 
-BEARER_SUBPROTOCOL_PREFIX = "base64url.bearer.authorization.k8s.io."
+from proxy.headers import BEARER_SUBPROTOCOL_PREFIX
 
 
 def bearer_token(headers: CIMultiDictProxy[str]) -> str | None:
@@ -30,10 +30,3 @@ def bearer_token(headers: CIMultiDictProxy[str]) -> str | None:
                 except (binascii.Error, UnicodeDecodeError, ValueError):
                     return None
     return None
-
-
-def without_bearer_subprotocol(value: str) -> str:
-    """A Sec-WebSocket-Protocol value with the token-carrying entry removed."""
-    kept = [p.strip() for p in value.split(",")
-            if p.strip() and not p.strip().startswith(BEARER_SUBPROTOCOL_PREFIX)]
-    return ", ".join(kept)

@@ -18,7 +18,12 @@ from multidict import CIMultiDict
 
 from proxy.errors import UpstreamError
 from proxy.exchange import UPSTREAM_CLOSED, note_outcome
-from proxy.headers import connection_tokens, outbound_request_headers, outbound_response_headers
+from proxy.headers import (
+    BEARER_SUBPROTOCOL_PREFIX,
+    connection_tokens,
+    outbound_request_headers,
+    outbound_response_headers,
+)
 from proxy.status import status_response
 from proxy.upstream.dialer import ResponseHead, connect_direct, exchange, read_body, request_head
 from proxy.upstream.session import Upstream
@@ -27,8 +32,6 @@ log = logging.getLogger(__name__)
 
 # The only protocols that count as upgrades (lower case); any other Upgrade is dropped.
 UPGRADE_PROTOCOLS = frozenset({"websocket", "spdy/3.1"})
-# Browsers carry a bearer token as a WebSocket subprotocol; a client never picks its identity.
-BEARER_SUBPROTOCOL_PREFIX = "base64url.bearer.authorization.k8s.io."
 _COPY_BUFFER = 64 * 1024
 
 

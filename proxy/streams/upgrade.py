@@ -25,6 +25,7 @@ from proxy.headers import (
     outbound_response_headers,
 )
 from proxy.status import status_response
+from proxy.streams.race import race
 from proxy.upstream.dialer import ResponseHead, connect_direct, exchange, read_body, request_head
 from proxy.upstream.session import Upstream
 
@@ -136,17 +137,12 @@ async def _splice(
     response = web.StreamResponse(status=101, reason=head.reason, headers=head.headers)
     request.protocol.keep_alive(False)  # the connection is no longer HTTP
     await response.prepare(request)
-    to_upstream = asyncio.create_task(copy_client_to_upstream(client, writer))
-    to_client = asyncio.create_task(copy_upstream_to_client(reader, response, request))
-    try:
-        done, _ = await asyncio.wait({to_upstream, to_client}, return_when=asyncio.FIRST_COMPLETED)
+    await race(
+        copy_upstream_to_client(reader, response, request),
+        copy_client_to_upstream(client, writer),
         # The upstream half-closed a plain TCP connection: the client may still send.
-        if to_client in done and not to_upstream.done() and not writer.transport.is_closing():
-            await asyncio.wait({to_upstream})
-    finally:
-        for task in (to_upstream, to_client):
-            task.cancel()
-        await asyncio.gather(to_upstream, to_client, return_exceptions=True)
+        let_second_finish=lambda: not writer.transport.is_closing(),
+    )
     return response
 
 

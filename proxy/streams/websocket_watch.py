@@ -22,6 +22,7 @@ from proxy.errors import ProxyError
 from proxy.exchange import CLIENT_CLOSED, UPSTREAM_CLOSED, note_outcome
 from proxy.headers import outbound_request_headers
 from proxy.status import status_body, status_response
+from proxy.streams.race import race
 from proxy.streams.shutdown import OpenStreams
 from proxy.streams.watch_codecs import (
     DEFAULT_MAX_EVENT_BYTES,
@@ -111,21 +112,15 @@ class WatchHandler:
         )
         await ws.prepare(request)
         pump = asyncio.create_task(self._pump(request, ws))
-        reader = asyncio.create_task(_ignore_messages(ws))
 
         async def going_away() -> None:
             pump.cancel()
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"proxy shutting down")
 
-        try:
-            with self._streams.track(going_away):
-                done, _ = await asyncio.wait({pump, reader}, return_when=asyncio.FIRST_COMPLETED)
-            if pump not in done:
-                note_outcome(request, CLIENT_CLOSED)
-        finally:
-            for task in (pump, reader):
-                task.cancel()
-            await asyncio.gather(pump, reader, return_exceptions=True)
+        with self._streams.track(going_away):
+            pump_ended = await race(pump, _ignore_messages(ws))
+        if not pump_ended:
+            note_outcome(request, CLIENT_CLOSED)
         await ws.close()
         return ws
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from proxy.streams.watch_codecs import DEFAULT_MAX_EVENT_BYTES
 
@@ -20,6 +21,13 @@ DEFAULT_WS_PING_INTERVAL = 30.0
 # A client guessing tokens gets this many TokenReviews a second, after a burst of this many.
 DEFAULT_AUTHN_REVIEW_QPS = 10.0
 DEFAULT_AUTHN_REVIEW_BURST = 20
+
+# The modes a flag chooses between; the flags' choices are read off these.
+AuthnMode = Literal["none", "tokenreview", "client-cert"]
+AuthzMode = Literal["none", "subjectaccessreview"]
+ForwardAs = Literal["proxy", "caller"]
+LogFormat = Literal["text", "json"]
+EventLoop = Literal["asyncio", "uvloop"]
 
 
 @dataclass(frozen=True)
@@ -116,30 +124,39 @@ class ServeConfig:
 
 @dataclass(frozen=True)
 class SecurityConfig:
-    """Who may call the proxy, what they may do, and the listener's limits."""
+    """Who may call the proxy and what they may do."""
 
-    authn: str = "none"  # none | tokenreview | client-cert
+    authn: AuthnMode = "none"
     authn_audiences: tuple[str, ...] = ()
     authn_cache_ttl: float = 120.0
     # TokenReviews of tokens not in the cache, per client address: a token bucket (0: no limit).
     authn_review_qps: float = DEFAULT_AUTHN_REVIEW_QPS
     authn_review_burst: int = DEFAULT_AUTHN_REVIEW_BURST
-    forward_as: str = "proxy"  # proxy | caller
-    authz: str = "none"  # none | subjectaccessreview
+    forward_as: ForwardAs = "proxy"
+    authz: AuthzMode = "none"
     policy: Path | None = None
     tls_cert_file: Path | None = None
     tls_private_key_file: Path | None = None
     client_ca_file: Path | None = None
     insecure_allow_unauthenticated: bool = False
+    audit_log: Path | None = None
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """The listener's limits, so one client cannot starve the others (serving/limits.py)."""
+
     max_header_bytes: int = 64 * 1024
     max_headers: int = 128
-    # The kube-apiserver's own limit for request bodies.
+    # The kube-apiserver's own limit for request bodies (0: no limit).
     max_body_bytes: int = 3 * 1024 * 1024
+    # Between requests: how long a keep-alive connection may stay silent.
     idle_timeout: float = 120.0
+    # How long a request head may take: timed from the connection's opening (so a silent
+    # connection is closed at it), and on a kept-alive one from the next head's first byte.
     header_timeout: float = 10.0
     # -1: decided at start-up (512 when reachable from other hosts, none on loopback).
     max_requests_per_client: int = -1
-    audit_log: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +165,7 @@ class OperationsConfig:
 
     health_port: int | None = None
     health_address: str = DEFAULT_ADDRESS
-    log_format: str = "text"  # text | json
+    log_format: LogFormat = "text"
     # None: on with -v 1 or more, as kubectl logs requests only when asked to be verbose.
     access_log: bool | None = None
     reload: bool = True
@@ -163,15 +180,16 @@ class ProxyConfig:
     kubeconfig: KubeconfigSource = field(default_factory=KubeconfigSource)
     credentials: CredentialConfig = field(default_factory=CredentialConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     operations: OperationsConfig = field(default_factory=OperationsConfig)
     runtime: RuntimeConfig = field(default_factory=lambda: RuntimeConfig())
 
 
 @dataclass(frozen=True)
 class RuntimeConfig:
-    """How the process runs: its event loop ("asyncio" or "uvloop") and its worker count."""
+    """How the process runs: its event loop and its worker count."""
 
-    event_loop: str = "asyncio"
+    event_loop: EventLoop = "asyncio"
     workers: int = 1
 
 

@@ -27,7 +27,7 @@ from aiohttp import web
 
 from proxy.authn.middleware import with_authentication
 from proxy.authz.middleware import with_authorization
-from proxy.config import OperationsConfig, SecurityConfig, ServeConfig
+from proxy.config import LimitsConfig, OperationsConfig, SecurityConfig, ServeConfig
 from proxy.credentials.base import Clock, monotonic
 from proxy.errors import ConfigError, ProxyError
 from proxy.exchange import note_dispatched, note_sent_status
@@ -78,6 +78,7 @@ def build_app(
     live: LiveTargets,
     *,
     security: SecurityConfig | None = None,
+    limits: LimitsConfig | None = None,
     guards: Guards | None = None,
     operations: OperationsConfig | None = None,
     rebuild: Callable[[], Targets] | None = None,
@@ -87,6 +88,7 @@ def build_app(
     """The proxy's application; `rebuild` re-reads the kubeconfig (live reload, SIGHUP)."""
     mask_log_records()  # whatever hosts the app (the CLI, a worker, a test), no secret is logged
     security = security or SecurityConfig()
+    limits = limits or LimitsConfig()
     operations = operations or OperationsConfig()
     trimmer = MemoryTrimmer()
     streams = OpenStreams(on_end=trimmer.stream_ended)
@@ -122,7 +124,7 @@ def build_app(
     handler = per_upstream(
         lambda upstream: by_kind(
             forward=ForwardHandler(
-                upstream, max_body_bytes=security.max_body_bytes, streams=streams
+                upstream, max_body_bytes=limits.max_body_bytes, streams=streams
             ).handle,
             upgrade=UpgradeHandler(upstream).handle,
             websocket_watch=WatchHandler(
@@ -145,7 +147,7 @@ def build_app(
     cors = CorsPolicy.from_config(serve.cors)  # None: no page on another origin may call
     handler = with_filter(handler, request_filter,
                           websocket_origins=cors.accepts_websocket if cors else None)
-    handler = with_client_limit(handler, security.max_requests_per_client)
+    handler = with_client_limit(handler, limits.max_requests_per_client)
     # Observed from here in: the target is final (prefixes stripped), so every sink
     # records the request the upstream receives.
     handler = with_observation(handler, observers)

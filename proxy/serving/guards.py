@@ -1,4 +1,4 @@
-"""From `SecurityConfig` to the pieces that guard requests: authn, authz, audit, TLS, limits.
+"""From `SecurityConfig` to the pieces that guard requests: authn, authz, audit, TLS.
 
 Each piece is None when its feature is off, so the wrappers in `app` leave it out.
 """

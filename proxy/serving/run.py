@@ -109,14 +109,14 @@ def banner(address: str, targets: Targets) -> str:
 
 def complete(config: ProxyConfig) -> ProxyConfig:
     """Defaults that depend on other settings."""
-    security = config.security
-    if security.max_requests_per_client < 0:
+    limits = config.limits
+    if limits.max_requests_per_client < 0:
         exposed = config.listen.unix_socket is None and not is_loopback(config.listen.address)
-        security = dataclasses.replace(
-            security,
+        limits = dataclasses.replace(
+            limits,
             max_requests_per_client=EXPOSED_MAX_REQUESTS_PER_CLIENT if exposed else 0,
         )
-    return dataclasses.replace(config, security=security)
+    return dataclasses.replace(config, limits=limits)
 
 
 def run(config: ProxyConfig) -> int:
@@ -156,7 +156,7 @@ async def serve(
     """Serve until SIGINT/SIGTERM; SIGHUP re-reads the kubeconfig."""
     shutdown = install_shutdown_signals()
     app = build_app(
-        config.serve, live, security=config.security, guards=guards,
+        config.serve, live, security=config.security, limits=config.limits, guards=guards,
         operations=config.operations, rebuild=rebuild,
         watch_paths=watched_paths(config.kubeconfig),
     )
@@ -165,7 +165,7 @@ async def serve(
     server = ProxyServer(
         app, listen, sock=worker.sock if worker else None,
         reuse_port=worker is not None and worker.sock is None,
-        limits=config.security, ssl_context=tls,
+        limits=config.limits, ssl_context=tls,
         shutdown_timeout=config.operations.shutdown_grace,
     )
     health: ProxyServer | None = None

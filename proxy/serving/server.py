@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from proxy.config import ListenConfig, SecurityConfig
+from proxy.config import LimitsConfig, ListenConfig
 from proxy.errors import ConfigError
 from proxy.serving.limits import GuardedRunner
 
@@ -34,7 +34,7 @@ class ProxyServer:
         *,
         sock: socket.socket | None = None,
         reuse_port: bool = False,
-        limits: SecurityConfig | None = None,
+        limits: LimitsConfig | None = None,
         ssl_context: ssl.SSLContext | None = None,
         shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS,
     ):
@@ -44,7 +44,7 @@ class ProxyServer:
         self._listen = listen
         self._sock = sock
         self._reuse_port = reuse_port
-        self._limits = limits or SecurityConfig()
+        self._limits = limits or LimitsConfig()
         self._ssl_context = ssl_context
         self._shutdown_timeout = shutdown_timeout
         self._runner: web.AppRunner | None = None

@@ -16,6 +16,7 @@ from aiohttp import web
 from proxy.config import (
     CredentialConfig,
     KubeconfigSource,
+    LimitsConfig,
     ListenConfig,
     OperationsConfig,
     SecurityConfig,
@@ -58,6 +59,7 @@ async def start_proxy() -> AsyncIterator[StartProxy]:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         security: SecurityConfig | None = None,
+        limits: LimitsConfig | None = None,
         operations: OperationsConfig | None = None,
         all_contexts: bool = False,
         **serve: Any,
@@ -88,6 +90,7 @@ async def start_proxy() -> AsyncIterator[StartProxy]:
             serve_config,
             live,
             security=security,
+            limits=limits,
             guards=guards,
             clock=clock,
             rebuild=targets,
@@ -96,7 +99,7 @@ async def start_proxy() -> AsyncIterator[StartProxy]:
         server = ProxyServer(
             app,
             listen,
-            limits=security,
+            limits=limits,
             ssl_context=tls,
             shutdown_timeout=(operations or OperationsConfig()).shutdown_grace,
         )

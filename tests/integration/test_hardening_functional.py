@@ -10,19 +10,19 @@ import aiohttp
 import pytest
 import trustme
 
-from proxy.config import ListenConfig, SecurityConfig
+from proxy.config import LimitsConfig, ListenConfig
 from proxy.errors import ConfigError
 from proxy.serving.listener_tls import ListenerTLS
 from proxy.testing import FakeAPIServer
 from tests.conftest import FakeClock
 from tests.integration.conftest import RunningProxy, StartProxy, raw_request
 
-LIMITS = SecurityConfig(max_body_bytes=64 * 1024, header_timeout=0.5, max_headers=50)
+LIMITS = LimitsConfig(max_body_bytes=64 * 1024, header_timeout=0.5, max_headers=50)
 
 
 @pytest.fixture
 async def hardened(start_proxy: StartProxy, admin_kubeconfig: Path) -> RunningProxy:
-    return await start_proxy(admin_kubeconfig, security=LIMITS)
+    return await start_proxy(admin_kubeconfig, limits=LIMITS)
 
 
 def head(*lines: str) -> bytes:
@@ -132,7 +132,7 @@ async def test_per_client_concurrency_limit(
     admin_kubeconfig: Path,
     client: aiohttp.ClientSession,
 ) -> None:
-    proxy = await start_proxy(admin_kubeconfig, security=SecurityConfig(max_requests_per_client=2))
+    proxy = await start_proxy(admin_kubeconfig, limits=LimitsConfig(max_requests_per_client=2))
     watch = f"{proxy.url}{CONFIGMAPS}?watch=1"
     held = [await client.get(watch) for _ in range(2)]
     try:

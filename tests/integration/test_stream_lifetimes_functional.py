@@ -13,13 +13,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from proxy.config import FilterConfig, SecurityConfig
+from proxy.config import FilterConfig, LimitsConfig
 from proxy.testing import FakeAPIServer
 from tests.integration.conftest import RunningProxy, StartProxy, eventually
 
 HEADER_TIMEOUT = 0.4
 PING_INTERVAL = 0.2
-LIMITS = SecurityConfig(header_timeout=HEADER_TIMEOUT, idle_timeout=30.0)
+LIMITS = LimitsConfig(header_timeout=HEADER_TIMEOUT, idle_timeout=30.0)
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 EXEC = "/api/v1/namespaces/default/pods/shell/exec"
 V5 = "v5.channel.k8s.io"
@@ -34,7 +34,7 @@ NO_REJECTS = FilterConfig(
 @pytest.fixture
 async def limited(start_proxy: StartProxy, admin_kubeconfig: Path) -> RunningProxy:
     return await start_proxy(
-        admin_kubeconfig, security=LIMITS, filter=NO_REJECTS, ws_ping_interval=PING_INTERVAL
+        admin_kubeconfig, limits=LIMITS, filter=NO_REJECTS, ws_ping_interval=PING_INTERVAL
     )
 
 
@@ -201,7 +201,7 @@ async def test_next_head_after_an_idle_pause_gets_the_whole_header_timeout(
     """Go's order: the idle timeout until the next head's first byte, then the head deadline."""
     idle = 1.0
     proxy = await start_proxy(
-        admin_kubeconfig, security=SecurityConfig(header_timeout=1.0, idle_timeout=idle)
+        admin_kubeconfig, limits=LimitsConfig(header_timeout=1.0, idle_timeout=idle)
     )
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
     try:

@@ -8,14 +8,16 @@
   `ReadHeaderTimeout` and `IdleTimeout`, which kubectl proxy inherits);
 - a client address may have at most `max_per_client` requests in flight (429 beyond).
 
-aiohttp's private attributes are read here and nowhere else (`aiohttp_internals_missing`
-says which ones, and start-up refuses an aiohttp without them).
+The deadline is kept by `HeadDeadline`, free of aiohttp; `HeaderDeadlineHandler` feeds it
+the connection's events through proxy/aiohttp_internals.py, which holds every aiohttp
+private part the proxy uses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -26,6 +28,7 @@ from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 from aiohttp.web_server import Server
 
+from proxy.aiohttp_internals import HandlerRunner, queued_request_heads
 from proxy.routing.filters import Handler
 from proxy.status import status_response
 
@@ -117,27 +120,6 @@ class HeadDeadline:
         self._expire()
 
 
-# What HeaderDeadlineHandler needs of aiohttp's RequestHandler: its public connection
-# methods, plus the private queue of parsed request heads (how a head's end is seen).
-_AIOHTTP_PRIVATE_SLOTS = ("_messages",)
-_AIOHTTP_METHODS = (
-    "connection_made",
-    "connection_lost",
-    "data_received",
-    "finish_response",
-    "keep_alive",
-    "force_close",
-)
-
-
-def aiohttp_internals_missing() -> list[str]:
-    """The parts of aiohttp's RequestHandler the head deadline relies on that are gone."""
-    slots = getattr(RequestHandler, "__slots__", ())
-    missing = [name for name in _AIOHTTP_PRIVATE_SLOTS if name not in slots]
-    missing += [m for m in _AIOHTTP_METHODS if not callable(getattr(RequestHandler, m, None))]
-    return missing
-
-
 class HeaderDeadlineHandler(RequestHandler):
     """aiohttp's connection handler, reporting a connection's events to a `HeadDeadline`.
 
@@ -167,9 +149,9 @@ class HeaderDeadlineHandler(RequestHandler):
         self._head_deadline.connected()
 
     def data_received(self, data: bytes) -> None:
-        queued = len(self._messages)
+        queued = queued_request_heads(self)
         super().data_received(data)
-        completed = max(0, len(self._messages) - queued)
+        completed = max(0, queued_request_heads(self) - queued)
         if self._head_deadline.received(heads_completed=completed, empty=not data):
             # The next head started: its deadline, not the idle timer, governs now.
             self.keep_alive(True)
@@ -186,7 +168,7 @@ class HeaderDeadlineHandler(RequestHandler):
         self._unread_body = body if body_pending else None
         self._head_deadline.response_finished(
             keep_alive=bool(resp.keep_alive) and not reset,
-            next_head_queued=bool(self._messages),
+            next_head_queued=queued_request_heads(self) > 0,
             body_pending=body_pending,
         )
         return resp, reset
@@ -195,19 +177,6 @@ class HeaderDeadlineHandler(RequestHandler):
         self._head_deadline.closed()
         self._unread_body = None
         super().connection_lost(exc)
-
-
-class GuardedServer(Server):
-    """aiohttp's low-level server, making `HeaderDeadlineHandler`s (plain ones at timeout 0)."""
-
-    _header_timeout: float = 10.0
-
-    def __call__(self) -> RequestHandler:
-        if self._header_timeout <= 0:
-            return RequestHandler(self, loop=self._loop, **self._kwargs)
-        return HeaderDeadlineHandler(
-            self, loop=self._loop, header_timeout=self._header_timeout, **self._kwargs
-        )
 
 
 def with_client_limit(handler: Handler, max_per_client: int) -> Handler:
@@ -233,21 +202,13 @@ def with_client_limit(handler: Handler, max_per_client: int) -> Handler:
     return limited
 
 
-class GuardedRunner(web.AppRunner):
+class GuardedRunner(HandlerRunner):
     """An AppRunner whose connections get a request-head deadline (none at 0)."""
 
     def __init__(self, app: web.Application, *, header_timeout: float, **kwargs: Any) -> None:
-        if header_timeout > 0 and (missing := aiohttp_internals_missing()):
-            raise RuntimeError(
-                "this aiohttp lacks what --header-timeout relies on: " + ", ".join(missing)
-            )
-        super().__init__(app, **kwargs)
-        self._header_timeout = header_timeout
-
-    async def _make_server(self) -> Server:
-        server = await super()._make_server()
-        # aiohttp builds its Server inside Application; adopt it rather than copy that code.
-        server.__class__ = GuardedServer
-        assert isinstance(server, GuardedServer)
-        server._header_timeout = self._header_timeout
-        return server
+        make_handler = (
+            functools.partial(HeaderDeadlineHandler, header_timeout=header_timeout)
+            if header_timeout > 0
+            else None
+        )
+        super().__init__(app, make_handler=make_handler, **kwargs)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
+from proxy.aiohttp_internals import read_connection_with
 from proxy.errors import UpstreamError
 from proxy.exchange import UPSTREAM_CLOSED, note_outcome
 from proxy.headers import (
@@ -155,7 +156,7 @@ class ClientBytes:
         self._protocol = request.protocol
         self._buffered = 0
         self._paused = False
-        request.protocol.set_parser(self)  # type: ignore[arg-type]
+        read_connection_with(request.protocol, self)
 
     def feed_data(self, data: bytes) -> tuple[bool, bytes]:
         self._queue.put_nowait(data)

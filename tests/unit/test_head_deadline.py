@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from proxy.serving.limits import HeadDeadline, aiohttp_internals_missing
+from proxy.aiohttp_internals import aiohttp_internals_missing
+from proxy.serving.limits import HeadDeadline
 
 
 class FakeTimer:

@@ -1,7 +1,8 @@
 """The protobuf wire format, as much as Kubernetes' envelopes need: varints and fields.
 
-Used by the watch stream codec (WatchEvent, Status) and by the fake API server
-(request bodies kubectl sends as protobuf). Not a general protobuf library.
+The reader and the writer side by side, used by the watch codecs (WatchEvent, Status).
+Not a general protobuf library. The fake API server has its own reader on purpose
+(`proxy.testing.protobuf`): a bug shared by the proxy and its fake would go unseen.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 Field = tuple[int, int, int | bytes]  # (field number, wire type, value)
+VARINT = 0
+LENGTH_DELIMITED = 2
 
 
 def read_varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -29,10 +32,10 @@ def iter_fields(data: bytes) -> Iterator[Field]:
     while pos < len(data):
         key, pos = read_varint(data, pos)
         number, wire = key >> 3, key & 7
-        if wire == 0:
+        if wire == VARINT:
             value, pos = read_varint(data, pos)
             yield number, wire, value
-        elif wire == 2:
+        elif wire == LENGTH_DELIMITED:
             length, pos = read_varint(data, pos)
             if pos + length > len(data):
                 raise ValueError("truncated field")
@@ -42,3 +45,28 @@ def iter_fields(data: bytes) -> Iterator[Field]:
             pos += 8 if wire == 1 else 4
         else:
             raise ValueError(f"unsupported wire type {wire}")
+
+
+def length_delimited_fields(data: bytes) -> dict[int, bytes]:
+    """Length-delimited fields by number (the last one wins, as protobuf says)."""
+    return {n: v for n, w, v in iter_fields(data) if w == LENGTH_DELIMITED and isinstance(v, bytes)}
+
+
+def encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def varint_field(number: int, value: int) -> bytes:
+    return encode_varint(number << 3 | VARINT) + encode_varint(value)
+
+
+def bytes_field(number: int, value: bytes) -> bytes:
+    return encode_varint(number << 3 | LENGTH_DELIMITED) + encode_varint(len(value)) + value

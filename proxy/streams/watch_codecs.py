@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from proxy.streams.protobuf import iter_fields
+from proxy.streams.protobuf import bytes_field, iter_fields, length_delimited_fields, varint_field
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 _MAGIC = b"k8s\x00"
@@ -197,18 +197,18 @@ class ProtobufWatchCodec:
 def decode_protobuf_event(message: bytes) -> WatchEvent:
     """Type and resourceVersion (or, for ERROR, the Status code) of one WatchEvent."""
     try:
-        fields = _field_map(message)
+        fields = length_delimited_fields(message)
         event_type = fields.get(1, b"").decode()
-        raw = _field_map(fields.get(2, b"")).get(1, b"")
+        raw = length_delimited_fields(fields.get(2, b"")).get(1, b"")
         if not raw.startswith(_MAGIC):
             raise ValueError("no k8s envelope")
-        unknown = _field_map(raw[len(_MAGIC) :])
-        kind = _field_map(unknown.get(1, b"")).get(2, b"").decode()
+        unknown = length_delimited_fields(raw[len(_MAGIC) :])
+        kind = length_delimited_fields(unknown.get(1, b"")).get(2, b"").decode()
         obj = unknown.get(2, b"")
         if event_type == ERROR:
             code = next((v for n, w, v in iter_fields(obj) if n == 6 and w == 0), None)
             return WatchEvent(ERROR, None, message, code=code if isinstance(code, int) else None)
-        metadata = _field_map(_field_map(obj).get(1, b""))
+        metadata = length_delimited_fields(length_delimited_fields(obj).get(1, b""))
         # Tables carry a ListMeta (resourceVersion is field 2); objects an ObjectMeta (6).
         version = metadata.get(2 if kind == "Table" else 6, b"").decode()
     except (ValueError, UnicodeDecodeError, AttributeError):
@@ -219,43 +219,18 @@ def decode_protobuf_event(message: bytes) -> WatchEvent:
 def encode_protobuf_error(status: dict[str, Any]) -> bytes:
     """A WatchEvent{type: ERROR, object: Status}, as the API server encodes it."""
     body = (
-        _bytes_field(1, b"")  # ListMeta
-        + _bytes_field(2, str(status.get("status", "Failure")).encode())
-        + _bytes_field(3, str(status.get("message", "")).encode())
-        + _bytes_field(4, str(status.get("reason", "")).encode())
-        + _key(6, 0)
-        + _varint(_int(status.get("code")) or 0)
+        bytes_field(1, b"")  # ListMeta
+        + bytes_field(2, str(status.get("status", "Failure")).encode())
+        + bytes_field(3, str(status.get("message", "")).encode())
+        + bytes_field(4, str(status.get("reason", "")).encode())
+        + varint_field(6, _int(status.get("code")) or 0)
     )
-    type_meta = _bytes_field(1, b"v1") + _bytes_field(2, b"Status")
-    unknown = _bytes_field(1, type_meta) + _bytes_field(2, body)
-    extension = _bytes_field(1, _MAGIC + unknown)
-    return _bytes_field(1, ERROR.encode()) + _bytes_field(2, extension)
+    type_meta = bytes_field(1, b"v1") + bytes_field(2, b"Status")
+    unknown = bytes_field(1, type_meta) + bytes_field(2, body)
+    extension = bytes_field(1, _MAGIC + unknown)
+    return bytes_field(1, ERROR.encode()) + bytes_field(2, extension)
 
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-
-def _field_map(data: bytes) -> dict[int, bytes]:
-    """Length-delimited fields by number (the last one wins, as protobuf says)."""
-    return {n: v for n, w, v in iter_fields(data) if w == 2 and isinstance(v, bytes)}
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _key(number: int, wire: int) -> bytes:
-    return _varint(number << 3 | wire)
-
-
-def _bytes_field(number: int, value: bytes) -> bytes:
-    return _key(number, 2) + _varint(len(value)) + value

@@ -11,8 +11,9 @@ from aiohttp import web
 from proxy.authz.attributes import Attributes
 from proxy.exchange import FORBIDDEN, UNAUTHENTICATED, note_refusal
 from proxy.identity import Identity, identity_of
-from proxy.routing.canonical import CanonicalRequest, RequestKind, canonical_of
+from proxy.routing.canonical import CanonicalRequest, canonical_of
 from proxy.routing.filters import Handler
+from proxy.routing.kind import RequestKind
 from proxy.status import status_response
 
 log = logging.getLogger(__name__)

@@ -32,8 +32,9 @@ from proxy.exchange import (
 )
 from proxy.identity import identity_of
 from proxy.redact import redact
-from proxy.routing.canonical import CANONICAL, Attributes, RequestKind
+from proxy.routing.canonical import CANONICAL, Attributes
 from proxy.routing.filters import Handler
+from proxy.routing.kind import RequestKind
 
 # What the status of an answer the proxy gave before serving the request says about why.
 _REFUSAL_BY_CODE = {400: BAD_REQUEST, 401: UNAUTHENTICATED, 429: RATE_LIMITED}

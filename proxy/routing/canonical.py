@@ -23,7 +23,6 @@ forwarder's URL library drops it.
 
 from __future__ import annotations
 
-import enum
 import functools
 import re
 from collections.abc import Awaitable, Callable
@@ -35,8 +34,8 @@ from aiohttp.typedefs import Middleware
 from yarl import URL
 
 from proxy.errors import BadRequestError
+from proxy.routing.kind import RequestKind, request_kind, upgrade_protocol
 from proxy.status import status_response
-from proxy.streams.upgrade import upgrade_protocol
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -56,15 +55,6 @@ _INTEGER_LIST_OPTIONS = ("limit", "timeoutSeconds")
 _GO_INT64 = re.compile(r"[+-]?[0-9]+")
 # Go's strings.EqualFold folds these non-ASCII runes onto ASCII letters.
 _FOLDS_TO_ASCII = {"\u017f": "s", "\u212a": "k"}
-
-
-class RequestKind(enum.Enum):
-    """How the proxy serves a request."""
-
-    REST = "rest"
-    WATCH = "watch"  # a chunked watch
-    WEBSOCKET_WATCH = "websocket_watch"  # a watch over WebSocket, served by the proxy
-    UPGRADE = "upgrade"  # exec, attach, port-forward, proxy: spliced through
 
 
 @dataclass(frozen=True)
@@ -338,15 +328,6 @@ def _unescape_field_value(text: str) -> str | None:
         else:
             value.append(char)
     return None if escaped else "".join(value)
-
-
-def request_kind(method: str, attributes: Attributes, *, upgrade: str | None) -> RequestKind:
-    """Served by the proxy (a watch, over WebSocket or chunked), spliced, or forwarded."""
-    watch = attributes.verb == "watch" and method == "GET"
-    if upgrade is not None:
-        is_websocket = upgrade.lower() == "websocket"
-        return RequestKind.WEBSOCKET_WATCH if watch and is_websocket else RequestKind.UPGRADE
-    return RequestKind.WATCH if watch else RequestKind.REST
 
 
 CANONICAL = web.RequestKey("canonical_request", CanonicalRequest)

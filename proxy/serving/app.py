@@ -40,13 +40,13 @@ from proxy.ops.reload import Reloader
 from proxy.ops.resource_names import ResourceNames, discover_resource_names
 from proxy.redact import mask_log_records
 from proxy.routing.canonical import (
-    RequestKind,
     bad_target_response,
     canonical_of,
     canonical_requests,
     retarget,
 )
 from proxy.routing.filters import Handler, RequestFilter, with_filter
+from proxy.routing.kind import RequestKind
 from proxy.routing.multi_cluster import UPSTREAM_FOR, with_clusters
 from proxy.routing.target_set import LiveTargets, Targets
 from proxy.serving.cors import CorsPolicy, install_cors

@@ -13,9 +13,9 @@ from proxy.errors import RequestTooLargeError
 from proxy.exchange import CLIENT_CLOSED, UPSTREAM_CLOSED, note_outcome
 from proxy.headers import outbound_request_headers, outbound_response_headers
 from proxy.routing.canonical import canonical_of
+from proxy.routing.kind import is_watch_request
 from proxy.status import status_response
 from proxy.streams.shutdown import OpenStreams
-from proxy.streams.watch_resume import is_watch_request, query_flag
 from proxy.upstream.session import Upstream
 
 log = logging.getLogger(__name__)
@@ -67,9 +67,10 @@ async def _counted(source: aiohttp.StreamReader, limit: int) -> AsyncIterator[by
 
 def is_endless(request: web.Request) -> bool:
     """Responses that only end when someone ends them: watches and followed logs."""
-    if is_watch_request(canonical_of(request)):
+    canonical = canonical_of(request)
+    if is_watch_request(canonical):
         return True
-    return request.path.endswith("/log") and query_flag(request.query.get("follow"))
+    return request.path.endswith("/log") and canonical.query.flag("follow")
 
 
 class ForwardHandler:

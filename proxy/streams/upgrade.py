@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
@@ -21,10 +21,10 @@ from proxy.errors import UpstreamError
 from proxy.exchange import UPSTREAM_CLOSED, note_outcome
 from proxy.headers import (
     BEARER_SUBPROTOCOL_PREFIX,
-    connection_tokens,
     outbound_request_headers,
     outbound_response_headers,
 )
+from proxy.routing.kind import upgrade_protocol
 from proxy.status import status_response
 from proxy.streams.race import race
 from proxy.upstream.dialer import ResponseHead, connect_direct, exchange, read_body, request_head
@@ -32,17 +32,7 @@ from proxy.upstream.session import Upstream
 
 log = logging.getLogger(__name__)
 
-# The only protocols that count as upgrades (lower case); any other Upgrade is dropped.
-UPGRADE_PROTOCOLS = frozenset({"websocket", "spdy/3.1"})
 _COPY_BUFFER = 64 * 1024
-
-
-def upgrade_protocol(headers: Mapping[str, str]) -> str | None:
-    """The protocol a request asks to switch to, if it is one passed through."""
-    if "upgrade" not in connection_tokens(headers.items()):
-        return None
-    value = headers.get(hdrs.UPGRADE, "").strip()
-    return value if value.lower() in UPGRADE_PROTOCOLS else None
 
 
 def upgrade_request_headers(inbound: Iterable[tuple[str, str]], protocol: str) -> CIMultiDict[str]:

@@ -25,7 +25,7 @@ from multidict import CIMultiDict
 
 from proxy.errors import UpstreamError
 from proxy.headers import outbound_response_headers
-from proxy.routing.canonical import CanonicalRequest, RequestKind
+from proxy.routing.canonical import parse_query
 from proxy.status import status_body
 from proxy.streams.watch_codecs import (
     BOOKMARK,
@@ -44,17 +44,6 @@ log = logging.getLogger(__name__)
 MAX_REFUSAL_BODY = 64 * 1024
 # An upstream that keeps ending streams at once is re-opened no more often than this.
 DEFAULT_REOPEN_INTERVAL = 1.0
-
-
-def query_flag(value: str | None) -> bool:
-    """A boolean query parameter as the API server reads it: anything but "", "0", "false"."""
-    return value is not None and value not in ("", "0") and value.lower() != "false"
-
-
-def is_watch_request(request: CanonicalRequest) -> bool:
-    """A GET the API server reads as a watch: `?watch` on a collection in any spelling but
-    `0`/`false` (not on one object: that is a plain get), or the legacy `/watch/` paths."""
-    return request.kind in (RequestKind.WATCH, RequestKind.WEBSOCKET_WATCH)
 
 
 def replace_params(raw_query: str, values: Mapping[str, str | None]) -> str:
@@ -132,9 +121,10 @@ class ResumingWatch:
         self._headers = headers
         self._reopen_interval = reopen_interval
         self._max_event_bytes = max_event_bytes
+        flags = parse_query(self._raw_query)
+        self._client_bookmarks = flags.flag("allowWatchBookmarks")
+        self._initial_events = flags.flag("sendInitialEvents")
         query = dict(parse_qsl(self._raw_query, keep_blank_values=True))
-        self._client_bookmarks = query_flag(query.get("allowWatchBookmarks"))
-        self._initial_events = query_flag(query.get("sendInitialEvents"))
         timeout = query.get("timeoutSeconds", "")
         self._timeout = float(timeout) if timeout.isdigit() and int(timeout) > 0 else None
         self.resource_version: str | None = None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from proxy.errors import BadRequestError
-from proxy.routing.canonical import RequestKind, canonicalise, parse_query
+from proxy.routing.canonical import canonicalise, parse_query
+from proxy.routing.kind import RequestKind
 
 LIST = "/api/v1/namespaces/ns/configmaps"
 
@@ -96,28 +97,16 @@ def test_watch_spellings_read_as_the_api_server_reads_them(query: str, verb: str
 
 
 @pytest.mark.parametrize(
-    ("method", "target", "upgrade", "kind"),
-    [
-        pytest.param("GET", LIST + "?watch=1", None, RequestKind.WATCH, id="chunked watch"),
-        pytest.param("GET", LIST + "?watch=1", "websocket", RequestKind.WEBSOCKET_WATCH,
-                     id="websocket watch"),
-        pytest.param("GET", LIST + "?watch=1", "SPDY/3.1", RequestKind.UPGRADE,
-                     id="spdy is spliced"),
-        pytest.param("GET", "/api/v1/watch/namespaces/ns/configmaps", None, RequestKind.WATCH,
-                     id="legacy watch path"),
-        pytest.param("GET", "/api/v1/watch/namespaces/ns/configmaps/w1", None, RequestKind.WATCH,
-                     id="legacy watch of one object"),
-        pytest.param("GET", LIST + "/w1?watch=true", None, RequestKind.REST,
-                     id="watch param on one object is a get"),
-        pytest.param("GET", "/version?watch=1", None, RequestKind.REST, id="non-resource"),
-        pytest.param("POST", LIST + "?watch=1", None, RequestKind.REST, id="only GET watches"),
-        pytest.param("HEAD", LIST + "?watch=1", None, RequestKind.REST, id="HEAD is no watch"),
-        pytest.param("GET", "/api/v1/namespaces/ns/pods/p/exec?command=ls", "websocket",
-                     RequestKind.UPGRADE, id="websocket exec"),
-    ],
+    ("value", "expected"),
+    [("true", True), ("1", True), ("True", True), ("yes", True), ("false", False),
+     ("FALSE", False), ("0", False), ("", True), (None, False)],
 )  # fmt: skip
-def test_kind(method: str, target: str, upgrade: str | None, kind: RequestKind) -> None:
-    assert canonicalise(method, target, upgrade=upgrade).kind is kind
+def test_boolean_parameters_read_as_the_api_server_reads_them(
+    value: str | None, expected: bool
+) -> None:
+    """meta/v1's conversion: only absent, `0` and `false` are false; `?follow=` follows."""
+    query = parse_query("" if value is None else f"follow={value}")
+    assert query.flag("follow") is expected
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Upgrade detection, the upgrade's outbound headers, and reading an upstream answer."""
+"""The upgrade's outbound headers, and reading an upstream answer."""
 
 from __future__ import annotations
 
@@ -9,27 +9,8 @@ import pytest
 from proxy.config import FilterConfig
 from proxy.errors import UpstreamError
 from proxy.routing.filters import RequestFilter
-from proxy.streams.upgrade import upgrade_protocol, upgrade_request_headers
+from proxy.streams.upgrade import upgrade_request_headers
 from proxy.upstream.dialer import read_body, read_response_head
-
-
-@pytest.mark.parametrize(
-    ("headers", "expected"),
-    [
-        pytest.param({"Connection": "Upgrade", "Upgrade": "websocket"}, "websocket", id="ws"),
-        pytest.param({"Connection": "Upgrade", "Upgrade": "SPDY/3.1"}, "SPDY/3.1", id="spdy"),
-        pytest.param(
-            {"Connection": "keep-alive, upgrade", "Upgrade": "WebSocket"},
-            "WebSocket",
-            id="token in a list, any case",
-        ),
-        pytest.param({"Connection": "Upgrade", "Upgrade": "h2c"}, None, id="h2c does not count"),
-        pytest.param({"Upgrade": "websocket"}, None, id="Upgrade without Connection"),
-        pytest.param({"Connection": "keep-alive"}, None, id="plain request"),
-    ],
-)
-def test_upgrade_protocol(headers: dict[str, str], expected: str | None) -> None:
-    assert upgrade_protocol(headers) == expected
 
 
 def test_upgrade_headers_sanitised_then_upgrade_re_added() -> None:

@@ -1,4 +1,4 @@
-"""Which requests are watches, how a resumed watch's query is built, and where it resumes."""
+"""How a resumed watch's query is built, and where it resumes."""
 
 from __future__ import annotations
 
@@ -6,41 +6,11 @@ import json
 
 import pytest
 
-from proxy.routing.canonical import canonicalise
 from proxy.streams.watch_resume import (
-    is_watch_request,
     later_version,
-    query_flag,
     replace_params,
     status_from_answer,
 )
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [("true", True), ("1", True), ("True", True), ("yes", True), ("false", False),
-     ("FALSE", False), ("0", False), ("", False), (None, False)],
-)  # fmt: skip
-def test_query_flag_reads_as_the_api_server(value: str | None, expected: bool) -> None:
-    assert query_flag(value) is expected
-
-
-@pytest.mark.parametrize(
-    ("method", "target", "expected"),
-    [
-        pytest.param("GET", "/api/v1/pods?watch=true", True, id="watch=true"),
-        pytest.param("GET", "/api/v1/pods?watch=1", True, id="watch=1"),
-        pytest.param("GET", "/api/v1/pods?watch=false", False, id="watch=false"),
-        pytest.param("GET", "/api/v1/watch/pods", True, id="legacy core path"),
-        pytest.param("GET", "/apis/apps/v1/watch/deployments", True, id="legacy group path"),
-        pytest.param("GET", "/api/v1/namespaces/watch/pods", False, id="namespace named watch"),
-        pytest.param("POST", "/api/v1/pods?watch=true", False, id="only GET watches"),
-        pytest.param("GET", "/api/v1/namespaces/a/pods/p?watch=1", False, id="one object: a get"),
-        pytest.param("GET", "/version?watch=1", False, id="non-resource path"),
-    ],
-)
-def test_is_watch_request(method: str, target: str, expected: bool) -> None:
-    assert is_watch_request(canonicalise(method, target)) is expected
 
 
 def test_replace_params_keeps_every_other_byte() -> None:

@@ -51,6 +51,6 @@ bench: $(BIN)/.installed
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache *.egg-info
 
-## config-example: rewrite config/kube-auth-proxy.example.yaml from the flags
+## config-example: rewrite config/kube-auth-proxy.example.yaml from the option table
 config-example: $(BIN)/.installed
-	$(BIN)/python -c "from proxy.cli import build_parser; from proxy.options_file import render_example; print(render_example(build_parser()), end='')" > config/kube-auth-proxy.example.yaml
+	$(BIN)/python -m proxy.options.example > config/kube-auth-proxy.example.yaml

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from proxy.authn.middleware import (
     Authenticator,
@@ -20,16 +20,16 @@ from proxy.authn.tokenreview import TokenReviewer
 from proxy.authz.middleware import Decide, static_decider
 from proxy.authz.policy import load_policy
 from proxy.authz.subjectaccessreview import SubjectAccessReviewer
-from proxy.config import ListenConfig, SecurityConfig
+from proxy.config import AuthnMode, AuthzMode, ForwardAs, ListenConfig, SecurityConfig
 from proxy.errors import ConfigError
 from proxy.serving.listener_tls import ListenerTLS, check_exposure
 from proxy.upstream.session import Upstream
 
 log = logging.getLogger(__name__)
 
-AUTHN_MODES = ("none", "tokenreview", "client-cert")
-AUTHZ_MODES = ("none", "subjectaccessreview")
-FORWARD_AS = ("proxy", "caller")
+AUTHN_MODES = get_args(AuthnMode)
+AUTHZ_MODES = get_args(AuthzMode)
+FORWARD_AS = get_args(ForwardAs)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from proxy.cli import build_parser, config_from_args, parse_duration
+from proxy.cli import build_parser, config_from_args
 from proxy.config import DEFAULT_PATH_REJECT_RE, split_patterns
 from proxy.errors import ConfigError
+from proxy.options.values import parse_duration
+from proxy.serving.eventloop import default_event_loop
 
 
 def config(*argv: str, environ: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -87,3 +89,15 @@ def test_api_prefix_must_be_a_path() -> None:
 def test_www_must_be_a_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--www"):
         config("--www", str(tmp_path / "absent"))
+
+
+HELP = Path(__file__).parent / "cli_help.txt"
+
+
+def test_help_is_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kube-auth-proxy --help` at 80 columns; cli_help.txt is what users read."""
+    monkeypatch.setenv("COLUMNS", "80")
+    text = build_parser().format_help()
+    # The event loop's default is whichever is installed; the file was written with uvloop.
+    text = text.replace(f"(default {default_event_loop()}: uvloop", "(default uvloop: uvloop")
+    assert text == HELP.read_text()

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from proxy.config import CredentialConfig, KubeconfigSource, ServeConfig
+from proxy.credentials.base import Clock, monotonic
+from proxy.credentials.refreshing import wall_clock
 from proxy.errors import ConfigError
 from proxy.kubeconfig import load_kubeconfig
 from proxy.routing.target import Target, build_target
@@ -44,9 +46,13 @@ def build_targets(
     credentials: CredentialConfig,
     *,
     all_contexts: bool = False,
+    clock: Clock = monotonic,
+    wall: Clock = wall_clock,
 ) -> Targets:
-    """The current context must work; with --all-contexts, others that fail are listed as such."""
-    current = build_target(source, serve, credentials)
+    """The current context must work; with --all-contexts, others that fail are listed as such.
+
+    `clock` and `wall` go to every target (`build_target` says what each paces)."""
+    current = build_target(source, serve, credentials, clock=clock, wall=wall)
     if not all_contexts:
         return Targets(current=current)
     contexts: dict[str, Target] = {}
@@ -57,7 +63,7 @@ def build_targets(
             continue
         try:
             contexts[name] = build_target(dataclasses.replace(source, context=name), serve,
-                                          credentials)
+                                          credentials, clock=clock, wall=wall)
         except ConfigError as exc:
             log.warning("context %r is not served: %s", name, exc)
             failed[name] = str(exc)

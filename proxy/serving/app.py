@@ -16,10 +16,8 @@ that, and every response carries the CORS headers a listed page needs (proxy/cor
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +46,7 @@ from proxy.routing.canonical import (
 from proxy.routing.filters import Handler, RequestFilter, with_filter
 from proxy.routing.kind import RequestKind
 from proxy.routing.multi_cluster import UPSTREAM_FOR, with_clusters
-from proxy.routing.target_set import LiveTargets, Targets
+from proxy.routing.target_set import LiveTargets
 from proxy.serving.cors import CorsPolicy, install_cors
 from proxy.serving.gate import Gate, build_gate, gate_middleware
 from proxy.serving.guards import Guards
@@ -81,11 +79,13 @@ def build_app(
     limits: LimitsConfig | None = None,
     guards: Guards | None = None,
     operations: OperationsConfig | None = None,
-    rebuild: Callable[[], Targets] | None = None,
-    watch_paths: tuple[Path, ...] = (),
     clock: Clock = monotonic,
 ) -> web.Application:
-    """The proxy's application; `rebuild` re-reads the kubeconfig (live reload, SIGHUP)."""
+    """The proxy's application: the request's path, and what it keeps under its `AppKey`s.
+
+    Its resources are started and closed by the composition root (serving/root.py), which
+    also adds the `RELOADER`.
+    """
     mask_log_records()  # whatever hosts the app (the CLI, a worker, a test), no secret is logged
     security = security or SecurityConfig()
     limits = limits or LimitsConfig()
@@ -105,16 +105,8 @@ def build_app(
         canonical_requests(refuse=with_observation(bad_target_response, observers)),
     ])
     app[LIVE], app[STREAMS], app[METRICS], app[HEALTH] = live, streams, metrics, health
-    app.cleanup_ctx.append(_upstream_sessions)
-    app.cleanup_ctx.append(_resource_names)  # torn down first: before the sessions close
-    app.on_response_prepare.append(note_sent_status)
-    app.on_shutdown.append(streams.stop_all)
     app[TRIMMER] = trimmer
-    app.on_cleanup.append(_stop_trimming)
-    if rebuild is not None:
-        app[RELOADER] = Reloader(live=live, build=rebuild, paths=watch_paths)
-        if operations.reload:
-            app.cleanup_ctx.append(_watch_kubeconfig)
+    app.on_response_prepare.append(note_sent_status)
 
     request_filter = RequestFilter.from_config(serve.filter) if serve.filter else None
     if request_filter is None:
@@ -289,31 +281,6 @@ def per_upstream(make: Callable[[Upstream], Handler]) -> Handler:
         return await entry[1](request)
 
     return route
-
-
-async def _upstream_sessions(app: web.Application) -> AsyncIterator[None]:
-    await app[LIVE].start()
-    yield
-    await app[LIVE].close()
-
-
-async def _resource_names(app: web.Application) -> AsyncIterator[None]:
-    yield
-    names = app[METRICS].resource_names
-    if names is not None:
-        await names.close()
-
-
-async def _stop_trimming(app: web.Application) -> None:
-    app[TRIMMER].cancel()
-
-
-async def _watch_kubeconfig(app: web.Application) -> AsyncIterator[None]:
-    watcher = asyncio.ensure_future(app[RELOADER].watch())
-    yield
-    watcher.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await watcher
 
 
 def by_kind(

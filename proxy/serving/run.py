@@ -1,4 +1,5 @@
-"""Running a configured proxy: logging, the listeners, the banner, signals, workers.
+"""Running a configured proxy: logging, the banner, signals, workers (the proxy itself is
+composed in serving/root.py).
 
 `cli` turns argv into a `ProxyConfig`; this module takes it from there.
 """
@@ -7,32 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import logging
 import signal
 import sys
-from collections.abc import Callable
-from pathlib import Path
 
-from proxy.config import ListenConfig, ProxyConfig
-from proxy.errors import ConfigError
-from proxy.ops.reload import watched_paths
+from proxy.config import ProxyConfig
 from proxy.redact import install_redaction, mask_log_records, redact
-from proxy.routing.target_set import LiveTargets, Targets, build_targets
-from proxy.serving.app import RELOADER, build_app, build_health_app
+from proxy.routing.target_set import Targets
 from proxy.serving.eventloop import run as run_event_loop
-from proxy.serving.guards import Guards, build_guards
-from proxy.serving.listener_tls import is_loopback
-from proxy.serving.server import ProxyServer, install_shutdown_signals
+from proxy.serving.root import Proxy, compose
+from proxy.serving.server import install_shutdown_signals
 from proxy.serving.workers import WorkerListener, run_workers
 
 log = logging.getLogger("proxy")
-
-# With more than this many concurrent requests, one client address is throttled when the
-# proxy is reachable from other hosts. On loopback every client shares 127.0.0.1: no cap.
-EXPOSED_MAX_REQUESTS_PER_CLIENT = 512
-
 
 class JSONFormatter(logging.Formatter):
     """`--log-format json`: one object per line, for log shippers."""
@@ -70,31 +59,11 @@ def configure_logging(verbosity: int, *, log_format: str = "text", access_log: b
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # The access log is on at the default verbosity; -v raises everything else.
+    # The access log has its own switch (--access-log; by default on from -v 1).
     logging.getLogger("proxy.access").setLevel(logging.INFO if access_log else logging.WARNING)
     # A malformed request is the client's mistake, answered with a 400; aiohttp would log a
     # traceback for each one. The proxy's own failures are logged by its middleware.
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
-
-
-def configure_audit_log(path: Path | None) -> None:
-    """Audit lines go to their own file (or standard output), one JSON object each."""
-    if path is None:
-        return
-    handler: logging.Handler
-    if str(path) == "-":
-        handler = logging.StreamHandler(sys.stdout)
-    else:
-        try:
-            handler = logging.FileHandler(path, encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"--audit-log {path}: {(exc.strerror or str(exc)).lower()}") from None
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    install_redaction(handler)
-    audit = logging.getLogger("proxy.audit")
-    audit.handlers[:] = [handler]
-    audit.setLevel(logging.INFO)
-    audit.propagate = False
 
 
 def banner(address: str, targets: Targets) -> str:
@@ -107,86 +76,38 @@ def banner(address: str, targets: Targets) -> str:
     return redact(line)  # a server URL may carry userinfo
 
 
-def complete(config: ProxyConfig) -> ProxyConfig:
-    """Defaults that depend on other settings."""
-    limits = config.limits
-    if limits.max_requests_per_client < 0:
-        exposed = config.listen.unix_socket is None and not is_loopback(config.listen.address)
-        limits = dataclasses.replace(
-            limits,
-            max_requests_per_client=EXPOSED_MAX_REQUESTS_PER_CLIENT if exposed else 0,
-        )
-    return dataclasses.replace(config, limits=limits)
-
-
 def run(config: ProxyConfig) -> int:
     """Options → Complete → Validate → Run. ConfigError surfaces before anything listens."""
-    config = complete(config)
-
-    def rebuild() -> Targets:
-        return build_targets(config.kubeconfig, config.serve, config.credentials,
-                             all_contexts=config.operations.all_contexts)
-
-    live = LiveTargets(rebuild())
-    guards = build_guards(config.security, config.listen, lambda: live.targets.current.upstream)
-    configure_audit_log(config.security.audit_log)
-    runtime = config.runtime
+    proxy = compose(config)
+    runtime = proxy.config.runtime
     if runtime.workers > 1:
 
         def worker(listener: WorkerListener) -> int:
-            run_event_loop(serve(config, live, guards, rebuild, listener),
-                           event_loop=runtime.event_loop)
+            run_event_loop(serve(proxy, listener), event_loop=runtime.event_loop)
             return 0
 
         return run_workers(
-            runtime.workers, config.listen, worker=worker,
-            announce=lambda address: print(banner(address, live.targets), flush=True),
+            runtime.workers, proxy.config.listen, worker=worker,
+            announce=lambda address: print(banner(address, proxy.live.targets), flush=True),
         )
-    run_event_loop(serve(config, live, guards, rebuild), event_loop=runtime.event_loop)
+    run_event_loop(serve(proxy), event_loop=runtime.event_loop)
     return 0
 
 
-async def serve(
-    config: ProxyConfig,
-    live: LiveTargets,
-    guards: Guards,
-    rebuild: Callable[[], Targets],
-    worker: WorkerListener | None = None,
-) -> None:
+async def serve(proxy: Proxy, worker: WorkerListener | None = None) -> None:
     """Serve until SIGINT/SIGTERM; SIGHUP re-reads the kubeconfig."""
     shutdown = install_shutdown_signals()
-    app = build_app(
-        config.serve, live, security=config.security, limits=config.limits, guards=guards,
-        operations=config.operations, rebuild=rebuild,
-        watch_paths=watched_paths(config.kubeconfig),
-    )
-    tls = guards.listener_tls.context if guards.listener_tls is not None else None
-    listen = worker.listen if worker is not None else config.listen
-    server = ProxyServer(
-        app, listen, sock=worker.sock if worker else None,
-        reuse_port=worker is not None and worker.sock is None,
-        limits=config.limits, ssl_context=tls,
-        shutdown_timeout=config.operations.shutdown_grace,
-    )
-    health: ProxyServer | None = None
-    address = await server.start()
     try:
-        operations = config.operations
-        if operations.health_port is not None and worker is None:
-            health = ProxyServer(build_health_app(app), ListenConfig(
-                address=operations.health_address, port=operations.health_port))
-            await health.start()
-        reloader = app[RELOADER]
+        address = await proxy.start(worker)
+        reloader = proxy.reloader
         with contextlib.suppress(NotImplementedError):
             asyncio.get_running_loop().add_signal_handler(
                 signal.SIGHUP, lambda: asyncio.ensure_future(reloader.reload("SIGHUP"))
             )
         if worker is None:
-            print(banner(address, live.targets), flush=True)
+            print(banner(address, proxy.live.targets), flush=True)
         else:
             worker.ready(address)
         await shutdown.wait()
     finally:
-        if health is not None:
-            await health.stop()
-        await server.stop()
+        await proxy.stop()

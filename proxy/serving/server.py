@@ -22,6 +22,8 @@ from proxy.serving.limits import GuardedRunner
 log = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT_SECONDS = 2.0
+# Connections the kernel queues before they are accepted (aiohttp's own default).
+UNIX_BACKLOG = 128
 
 
 class ProxyServer:
@@ -117,18 +119,12 @@ class ProxyServer:
         return format_address(sockname)
 
     async def _start_unix(self, runner: web.AppRunner, path: Path) -> str:
-        remove_stale_socket(path)
-        # Private from birth: no window in which another user could connect.
-        old_umask = os.umask(0o077)
+        sock = bind_private_unix_socket(path)
         try:
-            site = web.UnixSite(runner, str(path), ssl_context=self._ssl_context)
-            await site.start()
-        except OSError as exc:
-            reason = (exc.strerror or str(exc)).lower()
-            raise ConfigError(f"cannot listen on {path}: {reason}") from None
-        finally:
-            os.umask(old_umask)
-        os.chmod(path, 0o600)
+            await web.SockSite(runner, sock, ssl_context=self._ssl_context).start()
+        except BaseException:
+            sock.close()
+            raise
         return str(path)
 
 
@@ -136,6 +132,28 @@ def format_address(sockname: tuple[Any, ...]) -> str:
     """`host:port`, IPv6 hosts in brackets, as the banner shows it."""
     host, port = sockname[0], sockname[1]
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def bind_private_unix_socket(path: Path, *, backlog: int = UNIX_BACKLOG) -> socket.socket:
+    """`--unix-socket`: a listening socket only its owner can connect to; a stale one is replaced.
+
+    Private from birth (umask 0077 while binding): no window in which another user could
+    connect. Kept by the caller, which closes it.
+    """
+    remove_stale_socket(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o077)
+    try:
+        sock.bind(str(path))
+    except OSError as exc:
+        sock.close()
+        reason = (exc.strerror or str(exc)).lower()
+        raise ConfigError(f"cannot listen on {path}: {reason}") from None
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, 0o600)
+    sock.listen(backlog)
+    return sock
 
 
 def remove_stale_socket(path: Path) -> None:

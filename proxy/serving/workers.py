@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from proxy.config import ListenConfig
 from proxy.errors import ConfigError
-from proxy.serving.server import format_address, remove_stale_socket
+from proxy.serving.server import bind_private_unix_socket, format_address
 
 log = logging.getLogger(__name__)
 
@@ -64,21 +64,7 @@ Worker = Callable[[WorkerListener], int]
 def bind_listener(listen: ListenConfig) -> tuple[socket.socket, ListenConfig, str]:
     """The parent's socket, the config the workers bind with (port 0 resolved), the address."""
     if listen.unix_socket is not None:
-        path = listen.unix_socket
-        remove_stale_socket(path)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old_umask = os.umask(0o077)  # private from birth
-        try:
-            sock.bind(str(path))
-        except OSError as exc:
-            sock.close()
-            reason = (exc.strerror or str(exc)).lower()
-            raise ConfigError(f"cannot listen on {path}: {reason}") from None
-        finally:
-            os.umask(old_umask)
-        os.chmod(path, 0o600)
-        sock.listen(1024)
-        return sock, listen, str(path)
+        return bind_private_unix_socket(listen.unix_socket), listen, str(listen.unix_socket)
     try:
         family, type_, proto, _, sockaddr = socket.getaddrinfo(
             listen.address, listen.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE

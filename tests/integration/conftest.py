@@ -19,13 +19,12 @@ from proxy.config import (
     LimitsConfig,
     ListenConfig,
     OperationsConfig,
+    ProxyConfig,
     SecurityConfig,
     ServeConfig,
 )
-from proxy.routing.target import build_target
-from proxy.routing.target_set import LiveTargets, Targets, build_targets
-from proxy.serving.app import build_app
-from proxy.serving.guards import Guards, build_guards
+from proxy.serving.guards import Guards
+from proxy.serving.root import Proxy, compose
 from proxy.serving.server import ProxyServer
 from tests.conftest import ADMIN_TOKEN, eventually
 
@@ -39,15 +38,21 @@ class RunningProxy:
     port: int
     guards: Guards | None = None
     app: web.Application | None = None
+    # With `operations=OperationsConfig(health_port=0)`: the health listener's URL.
+    health_url: str | None = None
 
 
 StartProxy = Callable[..., Awaitable[RunningProxy]]
 
+# Tests reload by calling the reloader: a poller of the kubeconfig would race them.
+TEST_OPERATIONS = OperationsConfig(reload=False)
+
 
 @pytest.fixture
 async def start_proxy() -> AsyncIterator[StartProxy]:
-    """Start proxies on ephemeral loopback ports; all are stopped at teardown."""
-    running: list[ProxyServer] = []
+    """Start proxies on ephemeral loopback ports, wired by the composition root as `run`
+    wires them (serving/root.py); all are stopped at teardown."""
+    running: list[Proxy] = []
 
     async def start(
         kubeconfig: Path | None,
@@ -64,59 +69,34 @@ async def start_proxy() -> AsyncIterator[StartProxy]:
         all_contexts: bool = False,
         **serve: Any,
     ) -> RunningProxy:
-        serve_config = ServeConfig(**serve)
-        kubeconfig_source = source or KubeconfigSource(explicit_path=kubeconfig, context=context)
-
-        def targets() -> Targets:
-            if all_contexts:
-                return build_targets(
-                    kubeconfig_source,
-                    serve_config,
-                    credentials or CredentialConfig(),
-                    all_contexts=True,
-                )
-            return Targets(
-                current=build_target(
-                    kubeconfig_source, serve_config, credentials, clock=clock, wall=wall
-                )
-            )
-
-        listen = listen or ListenConfig(port=0)
-        security = security or SecurityConfig()
-        live = LiveTargets(targets())
-        guards = build_guards(security, listen, lambda: live.targets.current.upstream)
-        tls = guards.listener_tls.context if guards.listener_tls is not None else None
-        app = build_app(
-            serve_config,
-            live,
-            security=security,
-            limits=limits,
-            guards=guards,
-            clock=clock,
-            rebuild=targets,
-            operations=operations,
+        config = ProxyConfig(
+            listen=listen or ListenConfig(port=0),
+            serve=ServeConfig(**serve),
+            kubeconfig=source or KubeconfigSource(explicit_path=kubeconfig, context=context),
+            credentials=credentials or CredentialConfig(),
+            security=security or SecurityConfig(),
+            limits=limits or LimitsConfig(),
+            operations=dataclasses.replace(operations or TEST_OPERATIONS,
+                                           all_contexts=all_contexts),
         )
-        server = ProxyServer(
-            app,
-            listen,
-            limits=limits,
-            ssl_context=tls,
-            shutdown_timeout=(operations or OperationsConfig()).shutdown_grace,
-        )
-        await server.start()
-        running.append(server)
-        scheme = "https" if tls is not None else "http"
+        proxy = compose(config, clock=clock, wall=wall)
+        running.append(proxy)
+        await proxy.start()
+        assert proxy.server is not None and proxy.app is not None
+        scheme = "https" if proxy.guards.listener_tls is not None else "http"
+        health = proxy.health
         return RunningProxy(
-            server=server,
-            url=f"{scheme}://127.0.0.1:{server.port}",
-            port=server.port,
-            guards=guards,
-            app=app,
+            server=proxy.server,
+            url=f"{scheme}://127.0.0.1:{proxy.server.port}",
+            port=proxy.server.port,
+            guards=proxy.guards,
+            app=proxy.app,
+            health_url=f"http://127.0.0.1:{health.port}" if health is not None else None,
         )
 
     yield start
-    for server in running:
-        await server.stop()
+    for proxy in running:
+        await proxy.stop()
 
 
 @pytest.fixture

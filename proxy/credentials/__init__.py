@@ -1,8 +1,9 @@
 """Credential sources: where the Authorization header and the client certificate come from.
 
 The forwarder sees only `CredentialSource`; each way of authenticating (a static
-token, a token file, a client certificate; exec plugins, OIDC and TokenRequest
-later) is one source, chosen once by `build_credential_source`.
+token, a token file, a client certificate, an exec plugin, OIDC) is one source, chosen
+once by `build_credential_source`. A service account's token (`--token-request`,
+token_request.py) is fetched with that source's identity when the target is built.
 """
 
 from proxy.credentials.base import ClientCertificate, Credential, CredentialSource

@@ -29,7 +29,8 @@ from proxy.config import LimitsConfig, OperationsConfig, SecurityConfig, ServeCo
 from proxy.credentials.base import Clock, monotonic
 from proxy.errors import ConfigError, ProxyError
 from proxy.exchange import note_dispatched, note_sent_status
-from proxy.ops.audit import AccessLogSink, AuditSink
+from proxy.ops.access_log import AccessLogSink
+from proxy.ops.audit import AuditSink
 from proxy.ops.health import HealthChecks
 from proxy.ops.memory import MemoryTrimmer
 from proxy.ops.metrics import CounterReading, Metrics

@@ -5,16 +5,21 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from proxy.config import CredentialConfig, KubeconfigSource, ServeConfig
 from proxy.credentials import build_credential_source
-from proxy.credentials.base import Clock, monotonic
+from proxy.credentials.base import Clock, CredentialSource, monotonic
 from proxy.credentials.impersonation import impersonation_headers
 from proxy.credentials.refreshing import RefreshingSource, wall_clock
 from proxy.credentials.token_request import TokenRequestConfig, TokenRequester
 from proxy.errors import NoKubeconfigError
 from proxy.kubeconfig import ResolvedContext, load_kubeconfig, resolve_context
 from proxy.kubeconfig.in_cluster import InClusterSource, in_cluster_context
+from proxy.upstream.aiohttp_transport import AiohttpTransport
+from proxy.upstream.auth import AuthPolicy
+from proxy.upstream.dialer import StreamDialer
+from proxy.upstream.endpoint import Endpoint, upstream_base_url
 from proxy.upstream.session import Upstream
 from proxy.upstream.tls import UpstreamTLS
 
@@ -61,28 +66,57 @@ def build_target(
     """
     options = credentials or CredentialConfig()
     context = with_impersonation(select_context(source), options)
-    upstream = Upstream(
-        cluster=context.cluster,
-        credentials=build_credential_source(context, clock=clock, wall=wall),
-        tls=UpstreamTLS(context.cluster, clock=clock),
-        identity_headers=impersonation_headers(context.user),
-        append_server_path=serve.append_server_path,
-        connect_timeout=serve.connect_timeout,
-        keepalive=serve.keepalive,
-    )
+    identity = build_credential_source(context, clock=clock, wall=wall)
+    forwarded: CredentialSource = identity
     if options.token_request:
         config = TokenRequestConfig.parse(
             options.token_request,
             audiences=options.token_audiences,
             expiration_seconds=options.token_expiration_seconds,
         )
-        requester = TokenRequester(
-            config, identity=upstream.credentials, call=upstream.request_json, clock=wall
-        )
-        upstream.credentials = RefreshingSource(
-            kind="token-request", fetch=requester.request, clock=wall
-        )
+
+        async def call(method: str, path: str, body: Any, as_: CredentialSource
+                       ) -> tuple[int, Any]:
+            # Bound late: the upstream below is the one this credential is for.
+            return await upstream.request_json(method, path, body, as_)
+
+        requester = TokenRequester(config, identity=identity, call=call, clock=wall)
+        forwarded = RefreshingSource(kind="token-request", fetch=requester.request, clock=wall)
+    upstream = build_upstream(context, forwarded, serve, clock=clock)
     return Target(context=context, upstream=upstream)
+
+
+def build_upstream(
+    context: ResolvedContext, credentials: CredentialSource, serve: ServeConfig, *, clock: Clock
+) -> Upstream:
+    """The upstream of one cluster: its endpoint, the aiohttp transport and the upgrade
+    dialer, and the policy that puts `credentials` on every request."""
+    cluster = context.cluster
+    tls = UpstreamTLS(cluster, clock=clock)
+    endpoint = Endpoint(
+        upstream_base_url(cluster, append_server_path=serve.append_server_path),
+        tls_server_name=cluster.tls_server_name,
+    )
+    if not endpoint.secure:
+        log.warning(
+            "%s: %s is plain http: credentials cross the network unencrypted",
+            cluster.file,
+            cluster.field_name("server"),
+        )
+    return Upstream(
+        endpoint=endpoint,
+        transport=AiohttpTransport(
+            endpoint, connect_timeout=serve.connect_timeout, keepalive=serve.keepalive
+        ),
+        dialer=StreamDialer(
+            endpoint, connect_timeout=serve.connect_timeout, keepalive=serve.keepalive
+        ),
+        auth=AuthPolicy(
+            credentials,
+            tls=tls if endpoint.secure else None,
+            identity_headers=impersonation_headers(context.user),
+        ),
+    )
 
 
 def with_impersonation(context: ResolvedContext, options: CredentialConfig) -> ResolvedContext:

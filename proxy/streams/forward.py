@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
-import aiohttp
 from aiohttp import web
 
-from proxy.errors import RequestTooLargeError
-from proxy.exchange import CLIENT_CLOSED, UPSTREAM_CLOSED, note_outcome
+from proxy.errors import RequestTooLargeError, UpstreamError
+from proxy.exchange import CLIENT_CLOSED, note_outcome
 from proxy.headers import outbound_request_headers, outbound_response_headers
 from proxy.routing.canonical import canonical_of
 from proxy.routing.kind import is_watch_request
 from proxy.status import status_response
 from proxy.streams.shutdown import OpenStreams
+from proxy.streams.truncation import abort_truncated
 from proxy.upstream.session import Upstream
+from proxy.upstream.transport import RequestBody, ResponseBody
 
-log = logging.getLogger(__name__)
 
-
-async def relay_body(source: aiohttp.StreamReader, sink: web.StreamResponse) -> int:
+async def relay_body(source: ResponseBody, sink: web.StreamResponse) -> int:
     """Copy bytes as they arrive, never waiting for more: the flush policy.
 
     Watch streams and `log?follow=true` have no length, and each event must
@@ -29,13 +26,13 @@ async def relay_body(source: aiohttp.StreamReader, sink: web.StreamResponse) -> 
     in bounded pieces, so memory stays flat whatever the size.
     """
     sent = 0
-    async for chunk in source.iter_any():
+    while chunk := await source.read():
         await sink.write(chunk)
         sent += len(chunk)
     return sent
 
 
-def request_body(request: web.Request, limit: int) -> Any:
+def request_body(request: web.Request, limit: int) -> RequestBody:
     """The body to stream upstream, held to `limit` bytes (0: no limit).
 
     A declared length over the limit is refused before anything is sent; a
@@ -44,19 +41,19 @@ def request_body(request: web.Request, limit: int) -> Any:
     if not request.body_exists:
         return None
     if limit <= 0:
-        return request.content
+        return request.content.iter_any()
     length = request.content_length
     if length is not None:
         if length > limit:
             raise RequestTooLargeError(f"the request body ({length} bytes) is larger than "
                                        f"the proxy's limit of {limit} bytes")
-        return request.content
-    return _counted(request.content, limit)
+        return request.content.iter_any()
+    return _counted(request.content.iter_any(), limit)
 
 
-async def _counted(source: aiohttp.StreamReader, limit: int) -> AsyncIterator[bytes]:
+async def _counted(source: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
     seen = 0
-    async for chunk in source.iter_any():
+    async for chunk in source:
         seen += len(chunk)
         if seen > limit:
             raise RequestTooLargeError(
@@ -97,9 +94,9 @@ class ForwardHandler:
             request.method, raw_path, headers=headers, body=body
         ) as upstream:
             response = web.StreamResponse(
-                status=upstream.status,
-                reason=upstream.reason,
-                headers=outbound_response_headers(upstream.headers.items()),
+                status=upstream.head.status,
+                reason=upstream.head.reason,
+                headers=outbound_response_headers(upstream.head.headers.items()),
             )
             try:
                 # A client that left before the headers went out is as gone as one
@@ -108,30 +105,20 @@ class ForwardHandler:
                 if is_endless(request):
                     # A watch or a followed log: on shutdown it ends with its last chunk.
                     # (A chunked list is not one: it gets --shutdown-grace to finish.)
-                    with self._streams.track(upstream.close):
-                        await relay_body(upstream.content, response)
+                    with self._streams.track(upstream.body.close):
+                        await relay_body(upstream.body, response)
                 else:
-                    await relay_body(upstream.content, response)
+                    await relay_body(upstream.body, response)
                 await response.write_eof()
             except ConnectionResetError:
                 # The client went away: leaving this block closes the upstream request.
                 note_outcome(request, CLIENT_CLOSED)
                 return response
-            except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+            except UpstreamError as exc:
                 if self._streams.stopping:
                     # We closed it to shut down: end the stream as a watch ends.
                     await response.write_eof()
                     return response
-                # Headers are sent; ending the body normally would pass a truncated
-                # answer off as complete. Abort the client connection instead.
-                log.warning(
-                    "%s %s: the API server broke off the response: %s",
-                    request.method,
-                    request.path,
-                    exc,
-                )
-                note_outcome(request, UPSTREAM_CLOSED)
-                if request.transport is not None:
-                    request.transport.abort()
+                abort_truncated(request, exc)
                 return response
             return response

@@ -1,7 +1,7 @@
 """Upgrades passed through: exec, attach, port-forward and `.../proxy` over WebSocket or SPDY.
 
 The request goes upstream over its own HTTP/1.1 connection with the credential
-injected (by `Upstream.prepare_direct`, the same injection as every request);
+injected (by `Upstream.dial`, the same injection as every request);
 after the upstream's `101` the bytes flow both ways unchanged until either side
 closes. An upstream that does not upgrade has its answer relayed as it is; one
 that switches to another protocol than asked is refused (Go's ReverseProxy).
@@ -18,7 +18,6 @@ from multidict import CIMultiDict
 
 from proxy.aiohttp_internals import read_connection_with
 from proxy.errors import UpstreamError
-from proxy.exchange import UPSTREAM_CLOSED, note_outcome
 from proxy.headers import (
     BEARER_SUBPROTOCOL_PREFIX,
     outbound_request_headers,
@@ -27,8 +26,10 @@ from proxy.headers import (
 from proxy.routing.kind import upgrade_protocol
 from proxy.status import status_response
 from proxy.streams.race import race
-from proxy.upstream.dialer import ResponseHead, connect_direct, exchange, read_body, request_head
+from proxy.streams.truncation import abort_truncated
+from proxy.upstream.dialer import read_body
 from proxy.upstream.session import Upstream
+from proxy.upstream.transport import ResponseHead
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +76,10 @@ class UpgradeHandler:
         assert protocol is not None, "routed here without an upgrade"
         headers = upgrade_request_headers(request.headers.items(), protocol)
         body = framed_body(request, await request.read(), headers)
-        direct = await self._upstream.prepare_direct(request.raw_path, headers=headers)
-        async with connect_direct(direct) as (reader, writer):
-            head = await exchange(reader, writer, request_head(request.method, direct) + body)
-            if head.status == 401:
-                self._upstream.credentials.invalidate(direct.credential)
+        async with self._upstream.dial(
+            request.method, request.raw_path, headers=headers, body=body
+        ) as dialed:
+            head, reader, writer = dialed.head, dialed.reader, dialed.writer
             if head.status != 101:
                 return await _relay_answer(request, head, reader)
             switched = head.headers.get(hdrs.UPGRADE, "").strip()
@@ -104,14 +104,8 @@ async def _relay_answer(
     try:
         async for piece in read_body(head, reader, method=request.method):
             await response.write(piece)
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, UpstreamError) as exc:
-        # Headers are sent: a truncated answer must not pass for a complete one.
-        log.warning(
-            "%s %s: the API server broke off its answer: %s", request.method, request.path, exc
-        )
-        note_outcome(request, UPSTREAM_CLOSED)
-        if request.transport is not None:
-            request.transport.abort()
+    except UpstreamError as exc:
+        abort_truncated(request, exc)
         return response
     await response.write_eof()
     return response

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote_plus
 
-import aiohttp
 from multidict import CIMultiDict
 
 from proxy.errors import UpstreamError
@@ -37,6 +36,7 @@ from proxy.streams.watch_codecs import (
     codec_for,
 )
 from proxy.upstream.session import Upstream
+from proxy.upstream.transport import ResponseBody
 
 log = logging.getLogger(__name__)
 
@@ -141,26 +141,25 @@ class ResumingWatch:
                 async with self._upstream.open(
                     "GET", self._target(deadline, opened_at), headers=self._headers
                 ) as response:
-                    if response.status != 200:
-                        body = await response.content.read(MAX_REFUSAL_BODY)
+                    status, headers = response.head.status, response.head.headers
+                    if status != 200:
+                        body = (await response.body.read())[:MAX_REFUSAL_BODY]
                         if codec is None:
-                            content_type = response.headers.get("Content-Type", "")
-                            raise WatchRefused(
-                                status=response.status, content_type=content_type, body=body
-                            )
-                        yield codec.error_event(status_from_answer(response.status, body))
+                            content_type = headers.get("Content-Type", "")
+                            raise WatchRefused(status=status, content_type=content_type, body=body)
+                        yield codec.error_event(status_from_answer(status, body))
                         return
                     # A fresh splitter per stream: a broken-off event must not prefix the next.
                     splitter = codec_for(
-                        response.headers.get("Content-Type", ""),
+                        headers.get("Content-Type", ""),
                         max_event_bytes=self._max_event_bytes,
                     )
                     if codec is None:
                         codec = splitter
-                        headers = outbound_response_headers(response.headers.items())
-                        headers.popall("Content-Length", None)
-                        yield Opened(codec=codec, headers=headers)
-                    while chunk := await _read(response.content, deadline, self._path):
+                        relayed = outbound_response_headers(headers.items())
+                        relayed.popall("Content-Length", None)
+                        yield Opened(codec=codec, headers=relayed)
+                    while chunk := await _read(response.body, deadline, self._path):
                         try:
                             events = splitter.feed(chunk)
                         except EventTooLargeError as exc:
@@ -209,14 +208,14 @@ class ResumingWatch:
         return f"{self._path}?{replace_params(self._raw_query, values)}"
 
 
-async def _read(content: aiohttp.StreamReader, deadline: float | None, path: str) -> bytes:
+async def _read(body: ResponseBody, deadline: float | None, path: str) -> bytes:
     """The next bytes of the stream; b"" at its end, when it breaks, or at the deadline."""
     try:
         async with asyncio.timeout_at(deadline):
-            return await content.readany()
+            return await body.read()
     except TimeoutError:
         return b""
-    except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+    except UpstreamError as exc:
         # A dropped connection ends the stream like a timeout does: resume.
-        log.info("watch %s: the upstream stream broke off (%s)", path, type(exc).__name__)
+        log.info("watch %s: %s", path, exc)
         return b""

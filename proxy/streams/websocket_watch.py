@@ -19,11 +19,12 @@ from aiohttp import WSCloseCode, WSMsgType, hdrs, web
 from multidict import CIMultiDict
 
 from proxy.errors import ProxyError
-from proxy.exchange import CLIENT_CLOSED, UPSTREAM_CLOSED, note_outcome
+from proxy.exchange import CLIENT_CLOSED, note_outcome
 from proxy.headers import outbound_request_headers
 from proxy.status import status_body, status_response
 from proxy.streams.race import race
 from proxy.streams.shutdown import OpenStreams
+from proxy.streams.truncation import abort_truncated
 from proxy.streams.watch_codecs import (
     DEFAULT_MAX_EVENT_BYTES,
     ERROR,
@@ -181,10 +182,7 @@ class WatchHandler:
                 headers={hdrs.CONTENT_TYPE: refused.content_type or "application/json"},
             )
         except ValueError as exc:
-            log.warning("watch %s: %s", request.path, exc)
-            if request.transport is not None:
-                request.transport.abort()  # a truncated stream must not look complete
-            note_outcome(request, UPSTREAM_CLOSED)
+            abort_truncated(request, exc)  # an unreadable stream must not look complete
         except ConnectionResetError:
             note_outcome(request, CLIENT_CLOSED)  # the upstream watch is closed already
         if response is None:

@@ -1,1 +1,15 @@
-"""Upstream: the one way out to the API server, and the credential on every request."""
+"""Upstream: the one way out to the API server, and the credential on every request.
+
+    session.py            `Upstream`: one API server, the way every caller opens a request
+    auth.py               `AuthPolicy`: the credential last; on a 401 invalidate, retry once
+    transport.py          the `Transport` and `Dialer` protocols, with their contract
+    aiohttp_transport.py  the `Transport` over aiohttp's pooled client
+    dialer.py             the `Dialer`: an upgrade's own HTTP/1.1 connection
+    memory_transport.py   a `Transport` answering in memory, for tests
+    endpoint.py           where the API server is (the kubeconfig's `server`)
+    tls.py                the `SSLContext` per client certificate
+    sockets.py            the socket options of every upstream connection
+    failures.py           transport failures as `UpstreamError`s
+    leases.py             who still uses a replaced upstream
+    review_cache.py       TokenReview and SubjectAccessReview answers, cached
+"""

@@ -1,7 +1,7 @@
 """The upgrade's own connection to the API server, and just enough HTTP/1.1 to use it.
 
-The pooled session cannot hand over its socket, so an upgrade connects here
-(TLS and credential as `Upstream.prepare_direct` says), writes its request head
+A pooled transport cannot hand over its socket, so an upgrade connects here
+(the `Dialer` contract in proxy/upstream/transport.py), writes its request head
 and parses the answer's; a body is read only when the upstream declines to
 upgrade, by its Content-Length, its chunks, or to the end.
 """
@@ -10,79 +10,66 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 from aiohttp import hdrs
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 
-from proxy.errors import (
-    UpstreamError,
-    UpstreamTimeoutError,
-    UpstreamTLSError,
-    UpstreamUnreachableError,
-)
-from proxy.upstream.session import DirectRequest
+from proxy.errors import UpstreamError
+from proxy.upstream.endpoint import Endpoint
+from proxy.upstream.failures import BREAKS, broken_off, reaching
+from proxy.upstream.sockets import configure_socket
+from proxy.upstream.transport import Dialed, RequestHead, ResponseHead
 
 MAX_HEAD_BYTES = 64 * 1024
 STREAM_LIMIT = 64 * 1024
 _PIECE = 64 * 1024
 
 
-@dataclass(frozen=True)
-class ResponseHead:
-    status: int
-    reason: str
-    headers: CIMultiDict[str]
+class StreamDialer:
+    """A `Dialer` over asyncio streams: one new connection per upgrade."""
 
+    def __init__(self, endpoint: Endpoint, *, connect_timeout: float, keepalive: float) -> None:
+        self._endpoint = endpoint
+        self._connect_timeout = connect_timeout
+        self._keepalive = keepalive
 
-def request_head(method: str, direct: DirectRequest) -> bytes:
-    """The request line and headers; header bytes go out as aiohttp read them in."""
-    lines = [f"{method} {direct.target} HTTP/1.1", f"Host: {direct.authority}"]
-    lines += [f"{name}: {value}" for name, value in direct.headers.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
+    @contextlib.asynccontextmanager
+    async def dial(self, request: RequestHead, body: bytes) -> AsyncIterator[Dialed]:
+        async with self._connect(request.tls) as (reader, writer):
+            head = await exchange(reader, writer, self._head_bytes(request) + body)
+            yield Dialed(head=head, reader=reader, writer=writer)
 
+    def _head_bytes(self, request: RequestHead) -> bytes:
+        """The request line and headers; header bytes go out as aiohttp read them in."""
+        lines = [f"{request.method} {request.target} HTTP/1.1", f"Host: {self._endpoint.authority}"]
+        lines += [f"{name}: {value}" for name, value in request.headers.items()]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
 
-@contextlib.asynccontextmanager
-async def connect_direct(
-    direct: DirectRequest,
-) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
-    """The proxy's own connection to the API server, closed on leaving; failures as Status."""
-    where = f"{direct.host}:{direct.port}"
-    try:
-        async with asyncio.timeout(direct.connect_timeout):
-            reader, writer = await asyncio.open_connection(
-                direct.host,
-                direct.port,
-                ssl=direct.ssl,
-                server_hostname=direct.server_hostname,
-                limit=STREAM_LIMIT,
-            )
-    except ssl.SSLCertVerificationError as exc:
-        reason = exc.verify_message or str(exc)
-        raise UpstreamTLSError(
-            f"TLS handshake with the API server {where} failed: certificate verify failed: {reason}"
-        ) from None
-    except ssl.SSLError as exc:
-        raise UpstreamTLSError(
-            f"TLS handshake with the API server {where} failed: {exc.reason or exc}"
-        ) from None
-    except TimeoutError:
-        raise UpstreamTimeoutError(
-            f"no connection to the API server {where} within {direct.connect_timeout:g}s"
-        ) from None
-    except OSError as exc:
-        reason = (exc.strerror or str(exc) or type(exc).__name__).lower()
-        raise UpstreamUnreachableError(f"cannot reach the API server {where}: {reason}") from None
-    set_keepalive(writer, direct.keepalive)
-    try:
-        yield reader, writer
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError, ssl.SSLError):
-            await writer.wait_closed()
+    @contextlib.asynccontextmanager
+    async def _connect(
+        self, tls: ssl.SSLContext | None
+    ) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+        """The proxy's own connection to the API server, closed on leaving."""
+        endpoint = self._endpoint
+        server_hostname = (endpoint.tls_server_name or endpoint.host) if tls else None
+        with reaching(endpoint.where, connect_timeout=self._connect_timeout):
+            async with asyncio.timeout(self._connect_timeout):
+                reader, writer = await asyncio.open_connection(
+                    endpoint.host,
+                    endpoint.port,
+                    ssl=tls,
+                    server_hostname=server_hostname,
+                    limit=STREAM_LIMIT,
+                )
+        configure_socket(writer.get_extra_info("socket"), keepalive=self._keepalive)
+        try:
+            yield reader, writer
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError, ssl.SSLError):
+                await writer.wait_closed()
 
 
 async def exchange(
@@ -93,19 +80,8 @@ async def exchange(
         writer.write(request_bytes)
         await writer.drain()
         return await read_response_head(reader)
-    except ConnectionError as exc:
-        raise UpstreamError(f"the API server broke off the upgrade: {type(exc).__name__}") from None
-
-
-def set_keepalive(writer: asyncio.StreamWriter, period: float) -> None:
-    sock = writer.get_extra_info("socket")
-    if period <= 0 or sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
-        return
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    if hasattr(socket, "TCP_KEEPIDLE"):
-        seconds = max(1, int(period))
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, seconds)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, seconds)
+    except BREAKS as exc:
+        raise broken_off("the upgrade", exc) from None
 
 
 async def read_response_head(reader: asyncio.StreamReader) -> ResponseHead:
@@ -131,7 +107,7 @@ async def read_response_head(reader: asyncio.StreamReader) -> ResponseHead:
         if not sep or not name or name != name.strip():
             raise UpstreamError("the API server sent a malformed header")
         headers.add(name, value.strip())
-    return ResponseHead(status=int(code), reason=reason, headers=headers)
+    return ResponseHead(status=int(code), reason=reason, headers=CIMultiDictProxy(headers))
 
 
 def has_body(status: int, method: str) -> bool:
@@ -141,7 +117,20 @@ def has_body(status: int, method: str) -> bool:
 async def read_body(
     head: ResponseHead, reader: asyncio.StreamReader, *, method: str
 ) -> AsyncIterator[bytes]:
-    """The body's pieces, unframed: by Content-Length, by chunks, or until the upstream closes."""
+    """The body's pieces, unframed: by Content-Length, by chunks, or until the upstream closes.
+
+    A body cut short, or framed wrong, is an `UpstreamError`.
+    """
+    try:
+        async for piece in _unframed(head, reader, method=method):
+            yield piece
+    except BREAKS as exc:
+        raise broken_off("its answer", exc) from None
+
+
+async def _unframed(
+    head: ResponseHead, reader: asyncio.StreamReader, *, method: str
+) -> AsyncIterator[bytes]:
     if not has_body(head.status, method):
         return
     if "chunked" in head.headers.get(hdrs.TRANSFER_ENCODING, "").lower():

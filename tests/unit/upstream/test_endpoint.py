@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from proxy.kubeconfig.model import ClusterConfig
-from proxy.upstream.session import upstream_base_url
+from proxy.upstream.endpoint import upstream_base_url
 
 
 def cluster(server: str, **fields: object) -> ClusterConfig:

@@ -11,6 +11,7 @@ never carries a kubeconfig's error text: that is in the proxy's log, from start-
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -18,7 +19,6 @@ from aiohttp import web
 from proxy.routing.canonical import retarget
 from proxy.routing.filters import Handler
 from proxy.routing.target_set import LiveTargets, Targets
-from proxy.serving.gate import Gate
 from proxy.status import status_response
 from proxy.upstream.session import Upstream
 
@@ -27,9 +27,11 @@ PREFIX = "/clusters"
 FAILED_TO_LOAD = "failed to load; see the proxy's log"
 
 
-def with_clusters(handler: Handler, live: LiveTargets, *, gate: Gate) -> Handler:
+def with_clusters(
+    handler: Handler, live: LiveTargets, *, gate: Callable[[Handler], Handler]
+) -> Handler:
     """Choose the upstream for the request (and strip `/clusters/<context>`); what the
-    proxy answers itself passes `gate`."""
+    proxy answers itself passes `gate` (the serving layer's Host check and authentication)."""
 
     async def listing(request: web.Request) -> web.StreamResponse:
         return cluster_list(live.targets)

@@ -1,7 +1,16 @@
 """The import direction between proxy's packages, read from the source (no module is imported).
 
-serving -> routing/streams/ops/authn/authz -> upstream/credentials/kubeconfig -> root vocabulary;
-proxy/testing (the fake API server) stands apart, so it shares no parser with the proxy.
+    serving          may import anything
+    routing, streams, ops, authn, authz
+                     may import upstream, credentials, kubeconfig, routing and the root
+                     (proxy/*.py: cli, config, errors, status, identity, files, headers,
+                     redact, exchange, ...; and the options package); streams, authn and
+                     authz never import one another
+    upstream, credentials, kubeconfig
+                     never import serving, routing, streams, ops, authn or authz
+    testing          the fake API server: imports no other proxy module, and no proxy module
+                     imports it, so it shares no parser with the proxy
+Only serving imports serving.
 """
 
 from __future__ import annotations
@@ -11,6 +20,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PROXY = Path(__file__).resolve().parents[2] / "proxy"
+
+MIDDLE = frozenset({"routing", "streams", "ops", "authn", "authz"})
+LOWER = frozenset({"upstream", "credentials", "kubeconfig"})
+SIDEWAYS = frozenset({"streams", "authn", "authz"})
+ROOT = "root"
+
+# Imports that break a rule today, each in a file another engineer owned while the rule was
+# written (the fix belongs there). Remove a line when its import goes: a test fails until then.
+KNOWN_EXCEPTIONS = {
+    # ReviewCall, the type of the proxy's own JSON call to the API server, is declared in
+    # authn/tokenreview.py; its place is the outbound seam (proxy/upstream/), beside the
+    # ReviewCache both reviewers share.
+    ("proxy.authz.subjectaccessreview", "proxy.authn.tokenreview"),
+    # The CLI (options) calls serving's run(), and takes the choices and bounds of
+    # --event-loop and --workers from the serving modules that define them.
+    ("proxy.cli", "proxy.serving.run"),
+    ("proxy.options.table", "proxy.serving.eventloop"),
+    ("proxy.options.table", "proxy.serving.workers"),
+}
 
 
 def _module_name(path: Path) -> str:
@@ -38,31 +66,70 @@ def _imports(path: Path) -> Iterator[str]:
         yield from (name for name in names if name == "proxy" or name.startswith("proxy."))
 
 
-def _edges() -> list[tuple[str, str]]:
-    return sorted({(_module_name(path), imported)
-                   for path in PROXY.rglob("*.py") for imported in _imports(path)})
-
-
-def _package(module: str) -> str:
-    """The layer a module belongs to: its package under proxy/, or "root" for proxy/*.py."""
+def _layer(module: str) -> str:
+    """The package under proxy/ a module belongs to; "root" for proxy/*.py and options/."""
     parts = module.split(".")
-    return parts[1] if len(parts) > 2 or (len(parts) == 2 and _is_package(parts[1])) else "root"
+    package = parts[1] if len(parts) > 1 else ""
+    if package == "options" or not (PROXY / package / "__init__.py").is_file():
+        return ROOT
+    return package
 
 
-def _is_package(name: str) -> bool:
-    return (PROXY / name / "__init__.py").is_file()
+EDGES = sorted({(_module_name(path), imported)
+                for path in PROXY.rglob("*.py") for imported in _imports(path)})
 
 
-EDGES = _edges()
+def _breaking(allowed: dict[str, frozenset[str]]) -> list[tuple[str, str]]:
+    """Imports whose importer's layer is in `allowed` and whose target's layer is not."""
+    return [(importer, imported) for importer, imported in EDGES
+            if _layer(importer) in allowed
+            and _layer(imported) not in allowed[_layer(importer)] | {_layer(importer)}
+            and (importer, imported) not in KNOWN_EXCEPTIONS]
 
 
 def test_the_import_reader_sees_the_proxys_imports() -> None:
     assert ("proxy.streams.websocket_watch", "proxy.streams.race") in EDGES
     assert ("proxy.testing.decoding", "proxy.testing.protobuf") in EDGES
-    assert {_package(module) for module, _ in EDGES} >= {"root", "serving", "testing"}
+    assert {_layer(module) for module, _ in EDGES} >= MIDDLE | LOWER | {ROOT, "serving"}
+
+
+def test_middle_layers_import_only_routing_the_lower_layers_and_the_root() -> None:
+    below = LOWER | {"routing", ROOT}
+    assert _breaking({layer: below for layer in MIDDLE}) == []
+
+
+def test_streams_authn_and_authz_never_import_one_another() -> None:
+    sideways = [(importer, imported) for importer, imported in EDGES
+                if _layer(importer) in SIDEWAYS
+                and _layer(imported) in SIDEWAYS - {_layer(importer)}
+                and (importer, imported) not in KNOWN_EXCEPTIONS]
+    assert sideways == []
+
+
+def test_lower_layers_never_import_the_layers_above() -> None:
+    assert _breaking({layer: LOWER | {ROOT} for layer in LOWER}) == []
+
+
+def test_only_serving_imports_serving() -> None:
+    outside = [(importer, imported) for importer, imported in EDGES
+               if _layer(imported) == "serving" and _layer(importer) != "serving"
+               and (importer, imported) not in KNOWN_EXCEPTIONS]
+    assert outside == []
 
 
 def test_the_fake_api_server_imports_no_other_proxy_module() -> None:
     outside = [(importer, imported) for importer, imported in EDGES
-               if _package(importer) == "testing" and _package(imported) != "testing"]
+               if _layer(importer) == "testing" and _layer(imported) != "testing"]
     assert outside == []
+
+
+def test_no_proxy_module_imports_the_fake_api_server() -> None:
+    inside = [(importer, imported) for importer, imported in EDGES
+              if _layer(imported) == "testing" and _layer(importer) != "testing"]
+    assert inside == []
+
+
+def test_every_known_exception_is_still_needed() -> None:
+    """A known exception whose import is gone is removed from the list, so it cannot hide
+    the same import coming back."""
+    assert KNOWN_EXCEPTIONS - set(EDGES) == set()

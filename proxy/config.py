@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from proxy.streams.watch_codecs import DEFAULT_MAX_EVENT_BYTES
-
 # kubectl proxy's defaults (k8s.io/kubectl/pkg/proxy), so a user can switch without reading.
 DEFAULT_PORT = 8001
 DEFAULT_ADDRESS = "127.0.0.1"
@@ -29,6 +27,13 @@ ForwardAs = Literal["proxy", "caller"]
 LogFormat = Literal["text", "json"]
 EventLoop = Literal["asyncio", "uvloop"]
 
+
+# The largest watch event held while it arrives. The API server stores objects of up to
+# 1.5 MiB (etcd's default --max-request-bytes) and accepts 3 MiB request bodies; as JSON an
+# object grows (base64 for binary data: 4/3; escaped control characters: up to 6x), and some
+# clusters raise etcd's limit. 16 MiB passes every object a stock cluster can hold, with
+# room, while one watch can no longer take the proxy's memory.
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True)
 class FilterConfig:

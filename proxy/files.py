@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from proxy.credentials.base import Clock, monotonic
+from proxy.clock import Clock, monotonic
 
 # How often a watched file is looked at (a stat, and a read only when it changed).
 CHECK_EVERY_SECONDS = 10.0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from cachetools import TTLCache
 
-from proxy.credentials.base import Clock, monotonic
+from proxy.clock import Clock, monotonic
 from proxy.errors import TooManyRequestsError
 
 MAX_CLIENTS = 10_000

@@ -11,23 +11,19 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from proxy.credentials.base import Clock, monotonic
+from proxy.clock import Clock, monotonic
 from proxy.errors import UpstreamError
 from proxy.identity import Identity
-from proxy.upstream.review_cache import ReviewCache
+from proxy.upstream.review_cache import ReviewCache, ReviewCall
 
 log = logging.getLogger(__name__)
 
 TOKENREVIEW_PATH = "/apis/authentication.k8s.io/v1/tokenreviews"
 NEGATIVE_TTL_SECONDS = 10.0
-
-# (method, path, body) -> (status, JSON body), with the proxy's own credential.
-ReviewCall = Callable[[str, str, Any], Awaitable[tuple[int, Any]]]
-
 
 @dataclass(frozen=True)
 class ReviewResult:

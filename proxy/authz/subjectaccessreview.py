@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from proxy.authn.tokenreview import ReviewCall
 from proxy.authz.attributes import Attributes
-from proxy.credentials.base import Clock, monotonic
+from proxy.clock import Clock, monotonic
 from proxy.errors import UpstreamError
 from proxy.identity import Identity
-from proxy.upstream.review_cache import ReviewCache
+from proxy.upstream.review_cache import ReviewCache, ReviewCall
 
 SAR_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
 ALLOW_TTL_SECONDS = 300.0

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
-
-Clock = Callable[[], float]
-"""Seconds on a monotonic scale; sources take one so tests control expiry without sleeping."""
-
-monotonic: Clock = time.monotonic
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import logging
 
-from proxy.credentials.base import Clock, CredentialSource, monotonic
+from proxy.clock import Clock, monotonic
+from proxy.credentials.base import CredentialSource
 from proxy.credentials.certificates import CertificateFiles, CertificateProvider, FixedCertificate
 from proxy.credentials.client_cert import load_client_certificate
 from proxy.credentials.exec_plugin import ExecPlugin, parse_exec_config

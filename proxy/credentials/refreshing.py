@@ -14,7 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from proxy.credentials.base import Clock, Credential
+from proxy.clock import Clock
+from proxy.credentials.base import Credential
 from proxy.errors import CredentialError
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from proxy.credentials.base import Clock, Credential, monotonic
+from proxy.clock import Clock, monotonic
+from proxy.credentials.base import Credential
 from proxy.credentials.certificates import CertificateProvider
 from proxy.errors import CredentialError
 

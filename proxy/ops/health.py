@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from proxy.credentials.base import Clock
+from proxy.clock import Clock
 from proxy.errors import ProxyError
 from proxy.redact import redact
 from proxy.upstream.session import Upstream

@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from proxy.credentials.base import Clock, monotonic
+from proxy.clock import Clock, monotonic
 
 log = logging.getLogger(__name__)
 

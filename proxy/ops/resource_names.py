@@ -20,7 +20,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from proxy.credentials.base import Clock, monotonic
+from proxy.clock import Clock, monotonic
 from proxy.errors import ProxyError
 from proxy.upstream.session import Upstream
 

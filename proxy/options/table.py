@@ -17,6 +17,7 @@ from proxy.config import (
     DEFAULT_AUTHN_REVIEW_BURST,
     DEFAULT_AUTHN_REVIEW_QPS,
     DEFAULT_HOST_ACCEPT_RE,
+    DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_METHOD_REJECT_RE,
     DEFAULT_PATH_ACCEPT_RE,
     DEFAULT_PATH_REJECT_RE,
@@ -51,7 +52,6 @@ from proxy.options.values import (
 )
 from proxy.serving.eventloop import UVLOOP, default_event_loop
 from proxy.serving.workers import MAX_WORKERS
-from proxy.streams.watch_codecs import DEFAULT_MAX_EVENT_BYTES
 
 KUBECTL = "kubectl proxy's flags (same names, same defaults)"
 KUBECONFIG = "kubeconfig"

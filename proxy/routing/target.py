@@ -7,9 +7,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from proxy.clock import Clock, monotonic
 from proxy.config import CredentialConfig, KubeconfigSource, ServeConfig
 from proxy.credentials import build_credential_source
-from proxy.credentials.base import Clock, CredentialSource, monotonic
+from proxy.credentials.base import CredentialSource
 from proxy.credentials.impersonation import impersonation_headers
 from proxy.credentials.refreshing import RefreshingSource, wall_clock
 from proxy.credentials.token_request import TokenRequestConfig, TokenRequester

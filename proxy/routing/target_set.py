@@ -14,8 +14,8 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from proxy.clock import Clock, monotonic
 from proxy.config import CredentialConfig, KubeconfigSource, ServeConfig
-from proxy.credentials.base import Clock, monotonic
 from proxy.credentials.refreshing import wall_clock
 from proxy.errors import ConfigError
 from proxy.kubeconfig import load_kubeconfig

@@ -25,8 +25,8 @@ from aiohttp import web
 
 from proxy.authn.middleware import with_authentication
 from proxy.authz.middleware import with_authorization
+from proxy.clock import Clock, monotonic
 from proxy.config import LimitsConfig, OperationsConfig, SecurityConfig, ServeConfig
-from proxy.credentials.base import Clock, monotonic
 from proxy.errors import ConfigError, ProxyError
 from proxy.exchange import note_dispatched, note_sent_status
 from proxy.ops.access_log import AccessLogSink

@@ -12,7 +12,7 @@ import logging
 import ssl
 from pathlib import Path
 
-from proxy.credentials.base import Clock, monotonic
+from proxy.clock import Clock, monotonic
 from proxy.errors import ConfigError
 from proxy.files import WatchedFile
 

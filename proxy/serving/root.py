@@ -22,8 +22,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from proxy.clock import Clock, monotonic
 from proxy.config import ListenConfig, ProxyConfig
-from proxy.credentials.base import Clock, monotonic
 from proxy.credentials.refreshing import wall_clock
 from proxy.errors import ConfigError
 from proxy.ops.reload import Reloader, watched_paths

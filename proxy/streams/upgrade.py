@@ -10,7 +10,6 @@ that switches to another protocol than asked is refused (Go's ReverseProxy).
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Iterable
 
 from aiohttp import hdrs, web
@@ -19,7 +18,6 @@ from multidict import CIMultiDict
 from proxy.aiohttp_internals import read_connection_with
 from proxy.errors import UpstreamError
 from proxy.headers import (
-    BEARER_SUBPROTOCOL_PREFIX,
     outbound_request_headers,
     outbound_response_headers,
 )
@@ -31,21 +29,14 @@ from proxy.upstream.dialer import read_body
 from proxy.upstream.session import Upstream
 from proxy.upstream.transport import ResponseHead
 
-log = logging.getLogger(__name__)
-
 _COPY_BUFFER = 64 * 1024
 
 
 def upgrade_request_headers(inbound: Iterable[tuple[str, str]], protocol: str) -> CIMultiDict[str]:
-    """Sanitise as any request, then re-add the upgrade itself (`Connection: Upgrade` and the
-    client's `Upgrade`, as Go's ReverseProxy does); a bearer subprotocol is dropped from
-    its `Sec-WebSocket-Protocol` line, every other line and offer passes as it is."""
+    """Sanitise as any request (which drops a bearer subprotocol offer and keeps every other
+    `Sec-WebSocket-Protocol` line as it is), then re-add the upgrade itself (`Connection:
+    Upgrade` and the client's `Upgrade`, as Go's ReverseProxy does)."""
     headers = outbound_request_headers(inbound, keep_content_length=True)
-    for value in headers.popall(hdrs.SEC_WEBSOCKET_PROTOCOL, []):
-        offered = [p.strip() for p in value.split(",") if p.strip()]
-        kept = [p for p in offered if not p.startswith(BEARER_SUBPROTOCOL_PREFIX)]
-        if kept:
-            headers.add(hdrs.SEC_WEBSOCKET_PROTOCOL, value if kept == offered else ", ".join(kept))
     headers[hdrs.CONNECTION] = "Upgrade"
     headers[hdrs.UPGRADE] = protocol
     return headers

@@ -18,6 +18,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from proxy.config import DEFAULT_MAX_EVENT_BYTES
 from proxy.streams.protobuf import bytes_field, iter_fields, length_delimited_fields, varint_field
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
@@ -27,12 +28,6 @@ _LENGTH = struct.Struct(">I")
 BOOKMARK = "BOOKMARK"
 ERROR = "ERROR"
 
-# The largest watch event held while it arrives. The API server stores objects of up to
-# 1.5 MiB (etcd's default --max-request-bytes) and accepts 3 MiB request bodies; as JSON an
-# object grows (base64 for binary data: 4/3; escaped control characters: up to 6x), and some
-# clusters raise etcd's limit. 16 MiB passes every object a stock cluster can hold, with
-# room, while one watch can no longer take the proxy's memory.
-DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
 class EventTooLargeError(ValueError):

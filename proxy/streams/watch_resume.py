@@ -22,13 +22,13 @@ from urllib.parse import parse_qsl, quote, unquote_plus
 
 from multidict import CIMultiDict
 
+from proxy.config import DEFAULT_MAX_EVENT_BYTES
 from proxy.errors import UpstreamError
 from proxy.headers import outbound_response_headers
 from proxy.routing.canonical import parse_query
 from proxy.status import status_body
 from proxy.streams.watch_codecs import (
     BOOKMARK,
-    DEFAULT_MAX_EVENT_BYTES,
     ERROR,
     EventTooLargeError,
     WatchCodec,
@@ -67,6 +67,16 @@ def later_version(current: str | None, seen: str) -> str:
     if current is not None and current.isdigit() and seen.isdigit():
         return current if int(current) > int(seen) else seen
     return seen
+
+
+async def _read_refusal(body: ResponseBody) -> bytes:
+    """A refusal's whole body, however it was split in transit, up to MAX_REFUSAL_BODY."""
+    pieces: list[bytes] = []
+    size = 0
+    while size < MAX_REFUSAL_BODY and (piece := await body.read()):
+        pieces.append(piece)
+        size += len(piece)
+    return b"".join(pieces)[:MAX_REFUSAL_BODY]
 
 
 def status_from_answer(code: int, body: bytes) -> dict[str, Any]:
@@ -143,7 +153,7 @@ class ResumingWatch:
                 ) as response:
                     status, headers = response.head.status, response.head.headers
                     if status != 200:
-                        body = (await response.body.read())[:MAX_REFUSAL_BODY]
+                        body = await _read_refusal(response.body)
                         if codec is None:
                             content_type = headers.get("Content-Type", "")
                             raise WatchRefused(status=status, content_type=content_type, body=body)

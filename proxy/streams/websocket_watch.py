@@ -18,6 +18,7 @@ import logging
 from aiohttp import WSCloseCode, WSMsgType, hdrs, web
 from multidict import CIMultiDict
 
+from proxy.config import DEFAULT_MAX_EVENT_BYTES
 from proxy.errors import ProxyError
 from proxy.exchange import CLIENT_CLOSED, note_outcome
 from proxy.headers import outbound_request_headers
@@ -26,7 +27,6 @@ from proxy.streams.race import race
 from proxy.streams.shutdown import OpenStreams
 from proxy.streams.truncation import abort_truncated
 from proxy.streams.watch_codecs import (
-    DEFAULT_MAX_EVENT_BYTES,
     ERROR,
     PROTOBUF,
     WatchCodec,

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from cachetools import TTLCache
 
-from proxy.credentials.base import Clock, monotonic
+from proxy.clock import Clock, monotonic
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+# How a reviewer asks the API server, with the proxy's own credential:
+# (method, path, body) -> (status, JSON body).
+ReviewCall = Callable[[str, str, Any], Awaitable[tuple[int, Any]]]
 
 
 class ReviewCache(Generic[K, V]):

@@ -13,7 +13,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from proxy.credentials.base import ClientCertificate, Clock, monotonic
+from proxy.clock import Clock, monotonic
+from proxy.credentials.base import ClientCertificate
 from proxy.credentials.client_cert import read_material
 from proxy.errors import KubeconfigError
 from proxy.files import WatchedFile

@@ -29,10 +29,6 @@ ROOT = "root"
 # Imports that break a rule today, each in a file another engineer owned while the rule was
 # written (the fix belongs there). Remove a line when its import goes: a test fails until then.
 KNOWN_EXCEPTIONS = {
-    # ReviewCall, the type of the proxy's own JSON call to the API server, is declared in
-    # authn/tokenreview.py; its place is the outbound seam (proxy/upstream/), beside the
-    # ReviewCache both reviewers share.
-    ("proxy.authz.subjectaccessreview", "proxy.authn.tokenreview"),
     # The CLI (options) calls serving's run(), and takes the choices and bounds of
     # --event-loop and --workers from the serving modules that define them.
     ("proxy.cli", "proxy.serving.run"),

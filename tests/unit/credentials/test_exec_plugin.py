@@ -12,7 +12,7 @@ from proxy.credentials.exec_plugin import ExecPlugin, parse_exec_config
 from proxy.errors import CredentialError, KubeconfigError
 from proxy.kubeconfig.model import ClusterConfig, UserConfig
 
-PLUGIN = str(Path(__file__).parent.parent / "data" / "exec_plugin.py")
+PLUGIN = str(Path(__file__).resolve().parents[2] / "data" / "exec_plugin.py")
 
 
 def user(**exec_fields: Any) -> UserConfig:

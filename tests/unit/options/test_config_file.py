@@ -11,7 +11,7 @@ from proxy.cli import build_parser, config_from_args, parse_options
 from proxy.errors import ConfigError
 from proxy.options.example import render_example
 
-EXAMPLE = Path(__file__).parent.parent.parent / "config" / "kube-auth-proxy.example.yaml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "kube-auth-proxy.example.yaml"
 
 
 def options(tmp_path: Path, content: str, *argv: str, **environ: str):  # type: ignore[no-untyped-def]

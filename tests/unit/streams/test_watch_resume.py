@@ -1,4 +1,4 @@
-"""How a resumed watch's query is built, and where it resumes."""
+"""How a resumed watch's query is built, where it resumes, and how a refusal is read."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import json
 import pytest
 
 from proxy.streams.watch_resume import (
+    MAX_REFUSAL_BODY,
+    _read_refusal,
     later_version,
     replace_params,
     status_from_answer,
 )
+from proxy.upstream.memory_transport import MemoryBody
 
 
 def test_replace_params_keeps_every_other_byte() -> None:
@@ -50,3 +53,15 @@ def test_status_from_answer_describes_a_body_that_is_not_a_status() -> None:
     status = status_from_answer(502, b"<html>bad gateway</html>")
     assert (status["kind"], status["code"], status["reason"]) == ("Status", 502, "BadGateway")
     assert "bad gateway" in status["message"]
+
+
+async def test_a_refusal_split_in_transit_is_read_whole() -> None:
+    status = b'{"kind":"Status","apiVersion":"v1","code":410,"reason":"Expired"}'
+    body = MemoryBody([status[:10], status[10:30], status[30:]], broken_off=False)
+    assert status_from_answer(410, await _read_refusal(body))["reason"] == "Expired"
+
+
+async def test_a_refusal_is_read_no_further_than_its_bound() -> None:
+    piece = b"x" * 4096
+    body = MemoryBody([piece] * (MAX_REFUSAL_BODY // len(piece) + 10), broken_off=False)
+    assert len(await _read_refusal(body)) == MAX_REFUSAL_BODY

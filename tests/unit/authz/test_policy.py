@@ -13,7 +13,7 @@ from proxy.errors import ConfigError
 from proxy.identity import Identity
 from proxy.routing.canonical import canonicalise
 
-EXAMPLE = Path(__file__).parent.parent.parent / "config" / "policy.example.yaml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "policy.example.yaml"
 READER = Identity("reader", groups=("system:authenticated",))
 DEPLOYER = Identity("deployer", groups=("system:authenticated",))
 STRANGER = Identity("stranger")

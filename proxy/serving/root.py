@@ -111,8 +111,10 @@ class Proxy:
     async def start(self, worker: WorkerListener | None = None) -> str:
         """Build the app and listen; the bound address (port 0 picks a free one).
 
-        A worker serves on what the parent bound for it; no worker serves `--health-port`
-        (each would need a port of its own), so with `--workers` it is not served.
+        A worker serves on what the parent bound for it; with `--workers` the first worker
+        also serves `--health-port` (one port cannot be shared by the probes' listeners, and a
+        worker that ends stops them all, so its readiness stands for every worker's; its
+        `/-/metrics` count its own requests only).
         """
         config = self.config
         app = self.app = build_app(
@@ -132,7 +134,7 @@ class Proxy:
         )
         address = await self.server.start()
         operations = config.operations
-        if operations.health_port is not None and worker is None:
+        if operations.health_port is not None and (worker is None or worker.index == 0):
             self.health = ProxyServer(build_health_app(app), ListenConfig(
                 address=operations.health_address, port=operations.health_port))
             try:

@@ -51,6 +51,9 @@ class WorkerListener:
     listen: ListenConfig
     sock: socket.socket | None
     ready_fd: int
+    # The worker's place among its siblings, from 0: the first also serves --health-port
+    # (a worker ending stops them all, so its readiness stands for theirs).
+    index: int = 0
 
     def ready(self, address: str) -> None:
         """Tell the parent this worker is listening (called once, after the bind)."""
@@ -103,7 +106,7 @@ def run_workers(
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     pids: list[int] = []
     try:
-        for _ in range(count):
+        for index in range(count):
             read_fd, write_fd = os.pipe()
             pid = os.fork()
             if pid == 0:  # the worker
@@ -111,7 +114,8 @@ def run_workers(
                 code = 1
                 try:
                     _become_worker(old_mask)
-                    code = worker(WorkerListener(listen=resolved, sock=shared, ready_fd=write_fd))
+                    code = worker(WorkerListener(
+                        listen=resolved, sock=shared, ready_fd=write_fd, index=index))
                 except BaseException:
                     log.exception("worker %d failed", os.getpid())
                 finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from proxy.testing import FakeAPIServer
 from tests.e2e.conftest import SpawnProxy, run
+from tests.e2e.test_deploy_e2e import free_port
 
 
 def _worker_pids(parent: int) -> set[int]:
@@ -59,3 +60,17 @@ async def test_workers_on_a_port_in_use_is_an_error_before_forking(
     )
     assert code == 1
     assert "cannot listen" in err and "Traceback" not in err
+
+
+async def test_workers_serve_the_health_port(
+    admin_kubeconfig: Path, spawn_proxy: SpawnProxy
+) -> None:
+    health_port = free_port()
+    proxy = await spawn_proxy("--kubeconfig", str(admin_kubeconfig), "--workers", "2",
+                              "--health-port", str(health_port))
+    for path in ("/livez", "/readyz"):
+        code, out, _ = await run(
+            "curl", "-s", "--retry", "20", "--retry-connrefused", "--retry-delay", "0",
+            f"http://127.0.0.1:{health_port}{path}")
+        assert code == 0 and out == "ok", (path, out)
+    assert (await proxy.stop())[0] == 0

@@ -7,6 +7,7 @@ import logging
 import os
 import ssl
 import tempfile
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,11 @@ from proxy.kubeconfig.model import ClusterConfig
 
 log = logging.getLogger(__name__)
 
+# What a context offers in ALPN: HTTP/1.1 alone keeps upgrades possible on every
+# connection; the HTTP/2 transport offers h2 first and takes HTTP/1.1 if that is the answer.
+HTTP1_ALPN: tuple[str, ...] = ("http/1.1",)
+HTTP2_ALPN: tuple[str, ...] = ("h2", "http/1.1")
+
 
 class UpstreamTLS:
     """Builds the SSLContext for the cluster, one per client certificate in use.
@@ -29,6 +35,8 @@ class UpstreamTLS:
     The CA is read and checked once, at start-up. A context is cached by the
     certificate's fingerprint, so a rotated certificate gets a fresh context
     (and so a fresh connection pool) without rebuilding anything else.
+    `context_for` offers HTTP/1.1 in ALPN; `offering_h2` turns one of its contexts
+    into its twin (same CA, same certificate) that offers h2 first.
     """
 
     def __init__(self, cluster: ClusterConfig, *, clock: Clock = monotonic):
@@ -45,7 +53,11 @@ class UpstreamTLS:
         )
         if self._ca_file is not None:
             self._ca_file.read()
-        self._contexts: dict[str | None, ssl.SSLContext] = {}
+        self._contexts: dict[tuple[str | None, tuple[str, ...]], ssl.SSLContext] = {}
+        # Which certificate each context presents, so a transport can ask for its twin.
+        self._presenting: weakref.WeakKeyDictionary[ssl.SSLContext, ClientCertificate | None] = (
+            weakref.WeakKeyDictionary()
+        )
         if self.insecure:
             log.warning(
                 "%s: %s is true: the API server's certificate is NOT verified, "
@@ -54,15 +66,29 @@ class UpstreamTLS:
                 cluster.field_name("insecure-skip-tls-verify"),
             )
 
-    def context_for(self, certificate: ClientCertificate | None) -> ssl.SSLContext:
+    def context_for(
+        self, certificate: ClientCertificate | None, *, alpn: tuple[str, ...] = HTTP1_ALPN
+    ) -> ssl.SSLContext:
         if self._ca_file is not None:
             self._reload_ca()
-        key = certificate.fingerprint if certificate else None
+        key = (certificate.fingerprint if certificate else None, alpn)
         context = self._contexts.get(key)
         if context is None:
-            context = self._build(certificate)
+            context = self._build(certificate, alpn=alpn)
             self._contexts[key] = context
+            self._presenting[context] = certificate
         return context
+
+    def offering_h2(self, context: ssl.SSLContext) -> ssl.SSLContext:
+        """The twin of a context from `context_for` that offers `h2, http/1.1` in ALPN.
+
+        A context this did not build is returned as it is: it offers what it
+        offers, and the server's answer decides. The twin is built with the CA in
+        force now (after a reload, the new one).
+        """
+        if context not in self._presenting:
+            return context
+        return self.context_for(self._presenting[context], alpn=HTTP2_ALPN)
 
     def _reload_ca(self) -> None:
         assert self._ca_file is not None
@@ -76,14 +102,15 @@ class UpstreamTLS:
         log.info("cluster CA reloaded from %s", self._cluster.certificate_authority)
         self._contexts.clear()
 
-    def _build(self, certificate: ClientCertificate | None) -> ssl.SSLContext:
+    def _build(
+        self, certificate: ClientCertificate | None, *, alpn: tuple[str, ...]
+    ) -> ssl.SSLContext:
         if self._ca_pem is not None:
             context = ssl.create_default_context(cadata=self._ca_pem.decode("ascii"))
         else:
             context = ssl.create_default_context()
         context.minimum_version = ssl.TLSVersion.TLSv1_2
-        # The proxy speaks HTTP/1.1 upstream; saying so keeps upgrades possible.
-        context.set_alpn_protocols(["http/1.1"])
+        context.set_alpn_protocols(list(alpn))
         if self.insecure:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE

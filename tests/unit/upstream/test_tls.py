@@ -7,6 +7,7 @@ from pathlib import Path
 
 import trustme
 
+from proxy.credentials.client_cert import parse_client_certificate
 from proxy.kubeconfig.model import ClusterConfig
 from proxy.upstream.tls import UpstreamTLS
 from tests.conftest import FakeClock
@@ -47,3 +48,22 @@ def test_unparseable_rotated_ca_keeps_the_old_one(tmp_path: Path) -> None:
     ca_file.write_bytes(b"-----BEGIN CERTIFICATE-----\nhalf written")
     clock.advance(11)
     assert tls.context_for(None) is before
+
+
+def test_h2_twin_presents_the_same_certificate_and_is_kept() -> None:
+    ca = trustme.CA()
+    leaf = ca.issue_cert("alice")
+    certificate = parse_client_certificate(
+        leaf.cert_chain_pems[0].bytes(), leaf.private_key_pem.bytes(),
+        file="k", cert_field="client-certificate-data", key_field="client-key-data",
+    )
+    tls = UpstreamTLS(ClusterConfig(
+        name="c", file="k", server="https://x", certificate_authority_data=ca.cert_pem.bytes()
+    ))
+    http1 = tls.context_for(certificate)
+    twin = tls.offering_h2(http1)
+    assert twin is not http1 and tls.offering_h2(http1) is twin
+    assert tls.offering_h2(tls.context_for(None)) is not twin, "per certificate"
+    assert tls.context_for(certificate) is http1, "the HTTP/1.1 context is unchanged"
+    foreign = ssl.create_default_context()
+    assert tls.offering_h2(foreign) is foreign

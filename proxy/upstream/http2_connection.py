@@ -1,0 +1,419 @@
+"""One HTTP/2 connection to the API server: its streams, flow control, GOAWAY and PINGs.
+
+Framing and HPACK are the `h2` library's; this owns the socket and hands h2's
+events to the stream they are for.
+
+Flow control: each stream may have `STREAM_WINDOW` bytes in flight and unread;
+DATA is acknowledged (WINDOW_UPDATE) only as the consumer reads it, so a slow
+client stops its own stream. The connection's window is opened to the maximum at
+once: what is buffered is already bounded by the streams' windows, and a window
+shared by all would let one stalled stream stop the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+from http import HTTPStatus
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import h2.settings
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from proxy.errors import ProxyError, UpstreamError
+from proxy.upstream.h2_graceful import finish_streams_after_goaway
+from proxy.upstream.transport import ResponseHead
+
+STREAM_WINDOW = 256 * 1024  # as much as the HTTP/1.1 transport buffers for one answer
+_MAX_WINDOW = 2**31 - 1
+PING_TIMEOUT = 15.0  # client-go's HTTP/2 ping timeout
+IDLE_CLOSE = 90.0  # an unused connection is closed after this, as the HTTP/1.1 pool does
+
+
+class RefusedStreamError(UpstreamError):
+    """The API server did not process the stream (GOAWAY past it, or REFUSED_STREAM): the
+    request may be sent again on another connection."""
+
+
+class H2Connection(asyncio.Protocol):
+    """The client side of one connection, after TLS chose `h2`.
+
+    `on_change` is called when a stream slot frees up or the connection stops
+    taking streams (GOAWAY, lost), so the pool can act on it.
+    """
+
+    def __init__(
+        self, *, where: str, ping_period: float, on_change: Callable[[H2Connection], None]
+    ) -> None:
+        config = h2.config.H2Configuration(client_side=True, header_encoding=None)
+        self._h2 = h2.connection.H2Connection(config=config)
+        finish_streams_after_goaway(self._h2)
+        codes = h2.settings.SettingCodes
+        self._h2.local_settings = h2.settings.Settings(
+            client=True,
+            initial_values={  # h2's own, plus our stream window and no server push
+                codes.MAX_CONCURRENT_STREAMS: 100,
+                codes.MAX_HEADER_LIST_SIZE: self._h2.DEFAULT_MAX_HEADER_LIST_SIZE,
+                codes.INITIAL_WINDOW_SIZE: STREAM_WINDOW,
+                codes.ENABLE_PUSH: 0,
+            },
+        )
+        self.where = where
+        self._ping_period = ping_period
+        self._on_change = on_change
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._streams: dict[int, H2Stream] = {}
+        self.ready: asyncio.Future[None] = self._loop.create_future()
+        self.going_away = False  # GOAWAY received or sent: no new streams
+        self.lost = False
+        self._last_heard = self._loop.time()
+        self._idle_since = self._last_heard
+        self._pong: asyncio.Future[None] | None = None
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._window_opened = asyncio.Event()
+        self._keeper: asyncio.Task[None] | None = None
+
+    # -- asyncio.Protocol -------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def start(self) -> None:
+        """Send the preface and our settings; `ready` resolves on the server's SETTINGS."""
+        self._h2.initiate_connection()
+        self._h2.increment_flow_control_window(_MAX_WINDOW - self._h2.inbound_flow_control_window)
+        self._flush()
+        self._keeper = self._loop.create_task(self._keep_alive())
+
+    def data_received(self, data: bytes) -> None:
+        self._last_heard = self._loop.time()
+        try:
+            events = self._h2.receive_data(data)
+        except h2.exceptions.ProtocolError as exc:
+            self._flush()
+            self._abort(f"broke the HTTP/2 protocol: {type(exc).__name__}")
+            return
+        for event in events:
+            self._dispatch(event)
+        self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._mark_lost(UpstreamError(f"the API server {self.where} closed the connection"))
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    # -- what the pool asks -----------------------------------------------------------
+
+    @property
+    def stream_count(self) -> int:
+        return len(self._streams)
+
+    def has_room(self) -> bool:
+        """Takes a new stream now: up, not going away, under the server's stream limit."""
+        if self.lost or self.going_away or not self.ready.done():
+            return False
+        limit = self._h2.remote_settings.max_concurrent_streams
+        return len(self._streams) < limit and self._h2.open_outbound_streams < limit
+
+    def open_stream(self, headers: list[tuple[bytes, bytes]], *, end_stream: bool) -> H2Stream:
+        """A new stream with the request's head sent; check `has_room` first (no await between)."""
+        stream_id = self._h2.get_next_available_stream_id()
+        self._h2.send_headers(stream_id, headers, end_stream=end_stream)
+        stream = H2Stream(self, stream_id)
+        self._streams[stream_id] = stream
+        self._flush()
+        return stream
+
+    async def send_data(self, stream: H2Stream, data: bytes, *, end_stream: bool) -> None:
+        """A piece of a request body, as fast as the peer's windows and the socket allow.
+
+        Returns early, sending nothing more, once the stream no longer wants it.
+        """
+        view = memoryview(data)
+        while view:
+            await self._writable.wait()
+            if not stream.sendable():
+                return
+            room = min(
+                self._h2.local_flow_control_window(stream.stream_id),
+                self._h2.max_outbound_frame_size,
+                len(view),
+            )
+            if room <= 0:
+                self._window_opened.clear()
+                await self._window_opened.wait()
+                continue
+            self._h2.send_data(stream.stream_id, view[:room].tobytes())
+            view = view[room:]
+            self._flush()
+        if end_stream and stream.sendable():
+            self._h2.end_stream(stream.stream_id)
+            self._flush()
+
+    async def wait_closed(self) -> None:
+        """After `close`: the PING keeper has stopped."""
+        if self._keeper is not None:
+            await asyncio.wait([self._keeper])
+
+    def close(self) -> None:
+        """Ends the connection now (GOAWAY, then the socket); its streams break off."""
+        if not self.lost:
+            with contextlib.suppress(h2.exceptions.ProtocolError):
+                self._h2.close_connection()
+                self._flush()
+        self._mark_lost(UpstreamError(f"the connection to the API server {self.where} closed"))
+        if self._transport is not None:
+            self._transport.close()
+
+    # -- what a stream asks -----------------------------------------------------------
+
+    def acknowledge(self, stream_id: int, size: int) -> None:
+        """The consumer has read `size` bytes of the stream: the server may send more."""
+        if size and not self.lost:
+            self._h2.acknowledge_received_data(size, stream_id)
+            self._flush()
+
+    def cancel(self, stream_id: int) -> None:
+        """The consumer left before the end: RST_STREAM CANCEL, the connection stays."""
+        if not self.lost:
+            with contextlib.suppress(h2.exceptions.StreamClosedError, KeyError):
+                self._h2.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+                self._flush()
+
+    def release(self, stream_id: int) -> None:
+        if self._streams.pop(stream_id, None) is None:
+            return
+        if not self._streams:
+            self._idle_since = self._loop.time()
+            if self.going_away:
+                self.close()
+        self._on_change(self)
+
+    # -- inside -----------------------------------------------------------------------
+
+    def _dispatch(self, event: h2.events.Event) -> None:
+        stream_id = getattr(event, "stream_id", None)
+        stream = self._streams.get(stream_id) if stream_id else None
+        if isinstance(event, h2.events.ResponseReceived) and stream is not None:
+            stream.on_head(event.headers or [])
+        elif isinstance(event, h2.events.DataReceived):
+            if stream is not None:
+                stream.on_data(event.data or b"", event.flow_controlled_length or 0)
+            elif event.stream_id is not None:
+                # A stream already given up: its bytes still count against the connection.
+                self._h2.acknowledge_received_data(event.flow_controlled_length or 0,
+                                                   event.stream_id)
+        elif isinstance(event, h2.events.StreamEnded) and stream is not None:
+            stream.on_end()
+        elif isinstance(event, h2.events.StreamReset) and stream is not None:
+            stream.on_reset(event.error_code)
+        elif isinstance(event, h2.events.WindowUpdated):
+            self._window_opened.set()
+        elif isinstance(event, h2.events.RemoteSettingsChanged):
+            if not self.ready.done():
+                self.ready.set_result(None)
+            self._window_opened.set()
+            self._on_change(self)
+        elif isinstance(event, h2.events.ConnectionTerminated):
+            self._go_away(event.last_stream_id or 0)
+        elif (isinstance(event, h2.events.PingAckReceived)
+              and self._pong is not None and not self._pong.done()):
+            self._pong.set_result(None)
+
+    def _go_away(self, last_stream_id: int) -> None:
+        """Streams up to `last_stream_id` finish here; later ones were never processed."""
+        self.going_away = True
+        for stream_id, stream in list(self._streams.items()):
+            if stream_id > last_stream_id:
+                stream.on_error(RefusedStreamError(
+                    f"the API server {self.where} went away before this request"
+                ))
+        self._on_change(self)
+        if not self._streams:
+            self.close()
+
+    async def _keep_alive(self) -> None:
+        """PING when nothing was heard for a period: no answer means the connection is dead."""
+        patience = min(PING_TIMEOUT, self._ping_period)
+        while not self.lost:
+            now = self._loop.time()
+            heard = now - self._last_heard
+            if not self._streams and now - self._idle_since >= IDLE_CLOSE:
+                self.close()
+                return
+            if heard < self._ping_period:
+                await asyncio.sleep(self._ping_period - heard)
+                continue
+            self._pong = self._loop.create_future()
+            self._h2.ping(os.urandom(8))
+            self._flush()
+            try:
+                async with asyncio.timeout(patience):
+                    await self._pong
+            except TimeoutError:
+                self._abort(f"did not answer a PING within {patience:g}s")
+                return
+            self._last_heard = self._loop.time()
+
+    def _abort(self, why: str) -> None:
+        self._mark_lost(UpstreamError(f"the API server {self.where} {why}"))
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _mark_lost(self, error: UpstreamError) -> None:
+        if self.lost:
+            return
+        self.lost = True
+        if not self.ready.done():
+            self.ready.set_exception(error)
+        self._window_opened.set()
+        self._writable.set()
+        for stream in list(self._streams.values()):
+            stream.on_error(error)
+        if self._keeper is not None and self._keeper is not asyncio.current_task():
+            self._keeper.cancel()
+        self._on_change(self)
+
+    def _flush(self) -> None:
+        data = self._h2.data_to_send()
+        if data and self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
+
+
+class H2Stream:
+    """One request's stream: its answer's head, then its body (the `ResponseBody` contract)."""
+
+    def __init__(self, connection: H2Connection, stream_id: int) -> None:
+        self._connection = connection
+        self.stream_id = stream_id
+        self.head: asyncio.Future[ResponseHead] = asyncio.get_running_loop().create_future()
+        self._pieces: list[bytes] = []
+        self._unacknowledged = 0
+        self._arrived = asyncio.Event()
+        self._ended = False
+        self._error: ProxyError | None = None
+        self._closed = False
+        self.sender: asyncio.Task[None] | None = None  # the request body's writer, if any
+
+    # -- from the connection ---------------------------------------------------------
+
+    def on_head(self, headers: list[tuple[bytes, bytes]]) -> None:
+        if not self.head.done():
+            self.head.set_result(response_head(headers))
+
+    def on_data(self, data: bytes, flow_controlled_length: int) -> None:
+        if self._closed:
+            self._connection.acknowledge(self.stream_id, flow_controlled_length)
+            return
+        self._pieces.append(data)
+        self._unacknowledged += flow_controlled_length
+        self._arrived.set()
+
+    def on_end(self) -> None:
+        self._ended = True
+        self._arrived.set()
+        if not self.head.done():
+            self.head.set_exception(UpstreamError(
+                f"the API server {self._connection.where} ended the stream without an answer"
+            ))
+        if self.sender is not None and not self.sender.done():
+            # Answered before the request body was all sent: the server wants no more.
+            self.sender.cancel()
+            self._connection.cancel(self.stream_id)
+        self._connection.release(self.stream_id)
+
+    def on_reset(self, error_code: int | None) -> None:
+        code = int(error_code or 0)
+        if self._ended:
+            pass  # the answer was complete: the server only wants no more request body
+        elif code == h2.errors.ErrorCodes.REFUSED_STREAM and not self.head.done():
+            self.on_error(RefusedStreamError(
+                f"the API server {self._connection.where} refused the stream"
+            ))
+        else:
+            self.on_error(UpstreamError(
+                f"the API server {self._connection.where} reset the stream: {_code_name(code)}"
+            ))
+        self._connection.release(self.stream_id)
+
+    def on_error(self, error: ProxyError) -> None:
+        if self._error is None:
+            self._error = error
+        if not self.head.done():
+            self.head.set_exception(error)
+        if self.sender is not None:
+            self.sender.cancel()
+        self._arrived.set()
+        self._connection.release(self.stream_id)
+
+    def sendable(self) -> bool:
+        """Whether the request body is still wanted; a failure of the stream is raised."""
+        if self._error is not None:
+            raise self._error
+        return not (self._closed or self._ended)
+
+    # -- the ResponseBody contract -----------------------------------------------------
+
+    async def read(self) -> bytes:
+        while not self._pieces:
+            if self._closed or (self._ended and self._error is None):
+                return b""
+            if self._error is not None:
+                raise self._error
+            self._arrived.clear()
+            await self._arrived.wait()
+        data = self._pieces[0] if len(self._pieces) == 1 else b"".join(self._pieces)
+        self._pieces.clear()
+        read, self._unacknowledged = self._unacknowledged, 0
+        self._connection.acknowledge(self.stream_id, read)
+        return data
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._arrived.set()
+        if self.sender is not None:
+            self.sender.cancel()
+        self._pieces.clear()
+        unread, self._unacknowledged = self._unacknowledged, 0
+        if not self._ended and self._error is None:
+            self._connection.cancel(self.stream_id)
+        self._connection.acknowledge(self.stream_id, unread)
+        self._connection.release(self.stream_id)
+
+
+def _code_name(code: int) -> str:
+    try:
+        return h2.errors.ErrorCodes(code).name
+    except ValueError:
+        return f"error {code}"
+
+
+def response_head(headers: list[tuple[bytes, bytes]]) -> ResponseHead:
+    """The answer's head as the HTTP/1.1 path gives it: no pseudo-headers, a reason phrase."""
+    status = 0
+    fields: CIMultiDict[str] = CIMultiDict()
+    for name, value in headers:
+        if name == b":status":
+            status = int(value)
+        elif not name.startswith(b":"):
+            fields.add(name.decode("latin-1"), value.decode("utf-8", "surrogateescape"))
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = ""
+    return ResponseHead(status=status, reason=reason, headers=CIMultiDictProxy(fields))

@@ -26,6 +26,8 @@ AuthzMode = Literal["none", "subjectaccessreview"]
 ForwardAs = Literal["proxy", "caller"]
 LogFormat = Literal["text", "json"]
 EventLoop = Literal["asyncio", "uvloop"]
+# How the proxy speaks to the API server (proxy/upstream/choice.py decides what `auto` means).
+UpstreamProtocol = Literal["auto", "http1", "http2"]
 
 
 # The largest watch event held while it arrives. The API server stores objects of up to
@@ -117,6 +119,7 @@ class ServeConfig:
         )
     )
     connect_timeout: float = 30.0
+    upstream_protocol: UpstreamProtocol = "auto"
     # WebSocket watches: ping this often (seconds; 0: never), so idle watches survive.
     ws_ping_interval: float = DEFAULT_WS_PING_INTERVAL
     # Resume chunked watches too, as WebSocket watches always are.

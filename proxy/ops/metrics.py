@@ -16,12 +16,12 @@ labelled at the next scrape.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from proxy.ops.observe import RequestRecord
@@ -69,6 +69,25 @@ class ReadingsCollector(Collector):
         yield from families.values()
 
 
+class TransportCollector(Collector):
+    """`kube_auth_proxy_upstream_transport_info{requests="rest",transport="http1"} 1`: which
+    transport carries REST requests and which watches and followed logs (`stream`), read
+    from the upstream in use when scraped."""
+
+    def __init__(self, read: Callable[[], Mapping[str, str]]):
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        family = InfoMetricFamily(
+            "kube_auth_proxy_upstream_transport",
+            "The transport to the API server, by kind of request (rest, stream).",
+            labels=["requests"],
+        )
+        for requests, transport in sorted(self._read().items()):
+            family.add_metric([requests], {"transport": transport})
+        yield family
+
+
 class Metrics:
     """A request sink that counts, and the `/metrics` handler."""
 
@@ -77,6 +96,7 @@ class Metrics:
         *,
         readings: Callable[[], list[CounterReading]] | None = None,
         resource_names: ResourceNames | None = None,
+        transports: Callable[[], Mapping[str, str]] | None = None,
     ):
         self.registry = CollectorRegistry()
         self.resource_names = resource_names
@@ -106,6 +126,8 @@ class Metrics:
             self.upstream_errors.labels(kind)
         if readings is not None:
             r.register(ReadingsCollector(readings))
+        if transports is not None:
+            r.register(TransportCollector(transports))
 
     def started(self, stream: str | None) -> None:
         self.in_flight.inc()

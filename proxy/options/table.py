@@ -34,6 +34,7 @@ from proxy.config import (
     OperationsConfig,
     SecurityConfig,
     ServeConfig,
+    UpstreamProtocol,
     split_patterns,
 )
 from proxy.kubeconfig.in_cluster import SERVICE_ACCOUNT_DIR
@@ -271,6 +272,11 @@ OPTIONS: tuple[Option, ...] = (
            choices=get_args(EventLoop), default=default_event_loop(),
            accept=installed_event_loop,
            help="event loop to run on (default %(default)s: uvloop when installed)"),
+    Option("--upstream-protocol", group=OPERATIONS, fills="serve.upstream_protocol",
+           choices=get_args(UpstreamProtocol), default=ServeConfig.upstream_protocol,
+           help="HTTP version spoken to the API server: http1, http2, or auto (default "
+           "%(default)s: the proxy chooses, for requests and for watches and followed logs "
+           "apart; -v 1 logs the choice)"),
     Option("--workers", group=OPERATIONS, fills="runtime.workers",
            parse=int_in_range(1, MAX_WORKERS, what="worker count", form=f"1-{MAX_WORKERS}"),
            default=1, metavar="N", accept=supported_workers,

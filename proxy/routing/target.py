@@ -13,12 +13,11 @@ from proxy.credentials import build_credential_source
 from proxy.credentials.base import CredentialSource
 from proxy.credentials.impersonation import impersonation_headers
 from proxy.credentials.refreshing import RefreshingSource, wall_clock
-from proxy.credentials.token_request import TokenRequestConfig, TokenRequester
 from proxy.errors import NoKubeconfigError
 from proxy.kubeconfig import ResolvedContext, load_kubeconfig, resolve_context
 from proxy.kubeconfig.in_cluster import InClusterSource, in_cluster_context
-from proxy.upstream.aiohttp_transport import AiohttpTransport
 from proxy.upstream.auth import AuthPolicy
+from proxy.upstream.choice import choose_transports
 from proxy.upstream.dialer import StreamDialer
 from proxy.upstream.endpoint import Endpoint, upstream_base_url
 from proxy.upstream.session import Upstream
@@ -70,6 +69,8 @@ def build_target(
     identity = build_credential_source(context, clock=clock, wall=wall)
     forwarded: CredentialSource = identity
     if options.token_request:
+        from proxy.credentials.token_request import TokenRequestConfig, TokenRequester
+
         config = TokenRequestConfig.parse(
             options.token_request,
             audiences=options.token_audiences,
@@ -90,8 +91,8 @@ def build_target(
 def build_upstream(
     context: ResolvedContext, credentials: CredentialSource, serve: ServeConfig, *, clock: Clock
 ) -> Upstream:
-    """The upstream of one cluster: its endpoint, the aiohttp transport and the upgrade
-    dialer, and the policy that puts `credentials` on every request."""
+    """The upstream of one cluster: its endpoint, the transports `--upstream-protocol` chose
+    and the upgrade dialer, and the policy that puts `credentials` on every request."""
     cluster = context.cluster
     tls = UpstreamTLS(cluster, clock=clock)
     endpoint = Endpoint(
@@ -104,11 +105,18 @@ def build_upstream(
             cluster.file,
             cluster.field_name("server"),
         )
-    return Upstream(
+    transports = choose_transports(
+        serve.upstream_protocol,
+        endpoint,
+        connect_timeout=serve.connect_timeout,
+        keepalive=serve.keepalive,
+        h2_context=tls.offering_h2 if endpoint.secure else None,
+    )
+    upstream = Upstream(
         endpoint=endpoint,
-        transport=AiohttpTransport(
-            endpoint, connect_timeout=serve.connect_timeout, keepalive=serve.keepalive
-        ),
+        transport=transports.rest,
+        stream_transport=transports.stream,
+        owned=transports.owned,
         dialer=StreamDialer(
             endpoint, connect_timeout=serve.connect_timeout, keepalive=serve.keepalive
         ),
@@ -118,6 +126,12 @@ def build_upstream(
             identity_headers=impersonation_headers(context.user),
         ),
     )
+    names = upstream.transport_names
+    log.info(
+        "cluster %s (%s): requests over %s, watches and followed logs over %s",
+        cluster.name, endpoint.origin, names["rest"], names["stream"],
+    )
+    return upstream
 
 
 def with_impersonation(context: ResolvedContext, options: CredentialConfig) -> ResolvedContext:

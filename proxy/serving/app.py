@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -57,8 +57,10 @@ from proxy.streams.forward import ForwardHandler
 from proxy.streams.shutdown import OpenStreams
 from proxy.streams.upgrade import UpgradeHandler
 from proxy.streams.websocket_watch import WatchHandler
-from proxy.upstream.review_cache import ReviewCache
 from proxy.upstream.session import Upstream
+
+if TYPE_CHECKING:
+    from proxy.upstream.review_cache import ReviewCache
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,7 @@ def build_app(
         resource_names=ResourceNames(
             lambda: discover_resource_names(live.targets.current.upstream), clock=clock
         ),
+        transports=lambda: live.targets.current.upstream.transport_names,
     )
     health = HealthChecks(lambda: live.targets.current.upstream, clock=clock)
     observers = sinks(security, operations, guards, metrics, live)

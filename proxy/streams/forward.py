@@ -90,8 +90,9 @@ class ForwardHandler:
             return status_response(400, "the request target must be a path (origin-form)")
         headers = outbound_request_headers(request.headers.items(), keep_content_length=True)
         body = request_body(request, self._max_body_bytes)
+        endless = is_endless(request)
         async with self._upstream.open(
-            request.method, raw_path, headers=headers, body=body
+            request.method, raw_path, headers=headers, body=body, long_lived=endless
         ) as upstream:
             response = web.StreamResponse(
                 status=upstream.head.status,
@@ -102,7 +103,7 @@ class ForwardHandler:
                 # A client that left before the headers went out is as gone as one
                 # that leaves mid-body: not an error of the proxy's.
                 await response.prepare(request)
-                if is_endless(request):
+                if endless:
                     # A watch or a followed log: on shutdown it ends with its last chunk.
                     # (A chunked list is not one: it gets --shutdown-grace to finish.)
                     with self._streams.track(upstream.body.close):

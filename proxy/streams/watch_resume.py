@@ -149,7 +149,10 @@ class ResumingWatch:
             opened_at = loop.time()
             try:
                 async with self._upstream.open(
-                    "GET", self._target(deadline, opened_at), headers=self._headers
+                    "GET",
+                    self._target(deadline, opened_at),
+                    headers=self._headers,
+                    long_lived=True,
                 ) as response:
                     status, headers = response.head.status, response.head.headers
                     if status != 200:

@@ -3,7 +3,11 @@
     session.py            `Upstream`: one API server, the way every caller opens a request
     auth.py               `AuthPolicy`: the credential last; on a 401 invalidate, retry once
     transport.py          the `Transport` and `Dialer` protocols, with their contract
-    aiohttp_transport.py  the `Transport` over aiohttp's pooled client
+    choice.py             which transport carries REST, which watches (--upstream-protocol)
+    http1_transport.py    the lean HTTP/1.1 `Transport`: keep-alive pool, llhttp parsing
+    http1_connection.py   one HTTP/1.1 connection (asyncio Protocol) and its answer's body
+    http1_pool.py         idle keep-alive connections, per TLS context
+    aiohttp_transport.py  the `Transport` over aiohttp's pooled client (no longer chosen)
     dialer.py             the `Dialer`: an upgrade's own HTTP/1.1 connection
     memory_transport.py   a `Transport` answering in memory, for tests
     endpoint.py           where the API server is (the kubeconfig's `server`)

@@ -23,8 +23,18 @@ from proxy.errors import (
     UpstreamUnreachableError,
 )
 
-# What a connection lost after connecting looks like, from aiohttp and from asyncio streams.
+
+class ConnectionLost(Exception):
+    """A transport's own connection ended, or carried what is not HTTP, before the answer did.
+
+    The message says how, in a few words, never with a header.
+    """
+
+
+# What a connection lost after connecting looks like, from aiohttp, asyncio streams, and
+# the transports' own connections.
 BREAKS = (
+    ConnectionLost,
     aiohttp.ClientPayloadError,
     aiohttp.ClientConnectionError,
     ConnectionError,
@@ -44,6 +54,8 @@ def reaching(where: str, *, connect_timeout: float) -> Iterator[None]:
         yield
     except ProxyError:
         raise
+    except ConnectionLost as exc:
+        raise UpstreamError(f"the API server {where} failed the request: {exc}") from None
     except aiohttp.ClientConnectorCertificateError as exc:
         raise UpstreamTLSError(_tls_failed(where, _verify_reason(exc.certificate_error))) from None
     except ssl.SSLCertVerificationError as exc:

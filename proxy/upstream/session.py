@@ -20,6 +20,7 @@ from multidict import CIMultiDict
 from proxy.credentials.base import CredentialSource
 from proxy.errors import UpstreamUnreachableError
 from proxy.upstream.auth import AuthPolicy
+from proxy.upstream.choice import transport_name
 from proxy.upstream.endpoint import Endpoint
 from proxy.upstream.leases import Leases
 from proxy.upstream.transport import Dialed, Dialer, RequestBody, Response, ResponseBody, Transport
@@ -36,16 +37,38 @@ class Upstream:
     """
 
     def __init__(
-        self, *, endpoint: Endpoint, transport: Transport, dialer: Dialer, auth: AuthPolicy
+        self,
+        *,
+        endpoint: Endpoint,
+        transport: Transport,
+        dialer: Dialer,
+        auth: AuthPolicy,
+        stream_transport: Transport | None = None,
+        owned: tuple[Transport, ...] = (),
     ) -> None:
         self.base_url = endpoint.base_url
         self.auth = auth
         self._endpoint = endpoint
         self._transport = transport
+        # Watches and followed logs (`long_lived`): their own transport, or the same one.
+        self._stream_transport = stream_transport or transport
+        # Started and closed here, in this order: the two above and any they use (a fallback).
+        self._owned = owned or (
+            (transport,) if self._stream_transport is transport
+            else (transport, self._stream_transport)
+        )
         self._dialer = dialer
         # Requests using this upstream: replaced by a reload, it is closed once they end.
         self.in_flight = Leases()
         self._closed = False
+
+    @property
+    def transport_names(self) -> dict[str, str]:
+        """What REST and long-lived requests go over: {"rest": "http1", "stream": "http1"}."""
+        return {
+            "rest": transport_name(self._transport),
+            "stream": transport_name(self._stream_transport),
+        }
 
     @property
     def credentials(self) -> CredentialSource:
@@ -53,11 +76,13 @@ class Upstream:
         return self.auth.credentials
 
     async def start(self) -> None:
-        await self._transport.start()
+        for transport in self._owned:
+            await transport.start()
 
     async def close(self) -> None:
         self._closed = True
-        await self._transport.close()
+        for transport in self._owned:
+            await transport.close()
 
     @property
     def closed(self) -> bool:
@@ -72,12 +97,18 @@ class Upstream:
         *,
         headers: CIMultiDict[str],
         body: RequestBody = None,
+        long_lived: bool = False,
     ) -> AsyncIterator[Response]:
-        """The answer, with a lease on this upstream held until it is done with."""
+        """The answer, with a lease on this upstream held until it is done with.
+
+        `long_lived`: an answer that ends only when someone ends it (a watch, a
+        followed log), sent over the stream transport.
+        """
+        transport = self._stream_transport if long_lived else self._transport
         with self.in_flight.hold():
             self._check_open()
             response = await self.auth.send(
-                self._transport, method, self._endpoint.target(raw_path), headers=headers, body=body
+                transport, method, self._endpoint.target(raw_path), headers=headers, body=body
             )
             try:
                 yield response

@@ -283,3 +283,18 @@ async def test_unreachable_health_port_paths_are_not_forwarded(
     # kubectl proxy compatibility: /healthz is the API server's.
     await get_text(client, f"{proxy.url}/healthz")
     assert apiserver.requests[-1].raw_path == "/healthz"
+
+
+@pytest.mark.parametrize("protocol", ["auto", "http1"])
+async def test_the_upstream_transport_is_shown_in_the_log_and_the_metrics(
+    admin_kubeconfig: Path, start_proxy: StartProxy, client: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture, protocol: str,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="proxy.routing.target"):
+        proxy = await start_proxy(admin_kubeconfig, upstream_protocol=protocol)
+    assert "requests over http1, watches and followed logs over http1" in caplog.text
+    _, text = await get_text(client, f"{proxy.url}/-/metrics")
+    for requests in ("rest", "stream"):
+        assert sample(
+            text, "kube_auth_proxy_upstream_transport_info", requests=requests, transport="http1"
+        ) == 1

@@ -1,0 +1,90 @@
+"""Which transport carries which requests: the one place `--upstream-protocol` is read.
+
+Requests that end by themselves (REST) and requests that stay open (watches,
+followed logs: `long_lived`) may go over different transports; `Upstream`
+routes each to its own. `auto` is the choice made by measurement (README,
+Performance): the lean HTTP/1.1 transport for REST.
+"""
+
+from __future__ import annotations
+
+import importlib
+import ssl
+from collections.abc import Callable
+from typing import NamedTuple
+
+from proxy.config import UpstreamProtocol
+from proxy.errors import ConfigError
+from proxy.upstream.endpoint import Endpoint
+from proxy.upstream.http1_transport import Http1Transport
+from proxy.upstream.transport import Transport
+
+HTTP2_MODULE = "proxy.upstream.http2_transport"
+
+
+class Transports(NamedTuple):
+    """The transport for REST, the one for watches and followed logs (may be the same), and
+    every transport to start and close (a fallback used only through another included)."""
+
+    rest: Transport
+    stream: Transport
+    owned: tuple[Transport, ...]
+
+
+H2Context = Callable[[ssl.SSLContext], ssl.SSLContext]
+
+
+def choose_transports(
+    protocol: UpstreamProtocol,
+    endpoint: Endpoint,
+    *,
+    connect_timeout: float,
+    keepalive: float,
+    h2_context: H2Context | None = None,
+) -> Transports:
+    """The transports of one API server for `--upstream-protocol` `protocol`.
+
+    `h2_context` gives a request's TLS context its twin that offers h2 in ALPN
+    (`UpstreamTLS.offering_h2`).
+    """
+    http1 = Http1Transport(endpoint, connect_timeout=connect_timeout, keepalive=keepalive)
+    if protocol == "http2":
+        http2 = _http2_transport(
+            endpoint, connect_timeout=connect_timeout, keepalive=keepalive,
+            fallback=http1, h2_context=h2_context,
+        )
+        return Transports(rest=http2, stream=http2, owned=(http2, http1))
+    # http1, and auto: HTTP/1.1 for both until HTTP/2 is measured for watches.
+    return Transports(rest=http1, stream=http1, owned=(http1,))
+
+
+def transport_name(transport: Transport) -> str:
+    """A transport's `protocol` attribute ("http1", "http2"), else its class name: for the
+    start-up log line and `/-/metrics`."""
+    name = getattr(transport, "protocol", None)
+    return name if isinstance(name, str) else type(transport).__name__
+
+
+def _http2_transport(
+    endpoint: Endpoint,
+    *,
+    connect_timeout: float,
+    keepalive: float,
+    fallback: Transport,
+    h2_context: H2Context | None,
+) -> Transport:
+    """The HTTP/2 transport, HTTP/1.1 (`fallback`) where the server does not take h2."""
+    try:
+        module = importlib.import_module(HTTP2_MODULE)
+    except ImportError:
+        raise ConfigError(
+            "--upstream-protocol http2: this build has no HTTP/2 transport (use auto or http1)"
+        ) from None
+    transport: Transport = module.Http2Transport(
+        endpoint,
+        connect_timeout=connect_timeout,
+        keepalive=keepalive,
+        fallback=fallback,
+        **({"h2_context": h2_context} if h2_context is not None else {}),
+    )
+    return transport

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Callable
+from typing import cast
 
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -54,8 +55,8 @@ class Http1Connection(asyncio.Protocol):
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A read-write transport, though uvloop's TLS one is no `asyncio.Transport` subclass.
+        self.transport = cast(asyncio.Transport, transport)
         configure_socket(transport.get_extra_info("socket"), keepalive=self._keepalive)
 
     def data_received(self, data: bytes) -> None:

@@ -6,16 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
+import trustme
+import uvloop
 from multidict import CIMultiDict
 
 from proxy.errors import (
     RequestTooLargeError,
     UpstreamError,
     UpstreamTimeoutError,
+    UpstreamTLSError,
     UpstreamUnreachableError,
 )
 from proxy.upstream.endpoint import Endpoint
@@ -91,9 +95,11 @@ def answer(body: bytes = b"ok", *, extra: str = "") -> Script:
 
 
 @contextlib.asynccontextmanager
-async def serving(script: Script) -> AsyncIterator[ScriptedServer]:
+async def serving(
+    script: Script, tls: ssl.SSLContext | None = None
+) -> AsyncIterator[ScriptedServer]:
     server = ScriptedServer(script)
-    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=tls)
     server.port = listener.sockets[0].getsockname()[1]
     try:
         yield server
@@ -326,6 +332,32 @@ async def test_a_header_with_a_line_break_is_refused() -> None:
         assert server.received == []
 
 
+async def test_tls_checks_the_tls_server_name_and_keeps_the_connection() -> None:
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("api.example").configure_cert(server_tls)
+    client_tls = ssl.create_default_context()
+    ca.configure_trust(client_tls)
+    async with serving(answer(), tls=server_tls) as server:
+        named = Http1Transport(
+            Endpoint(f"https://127.0.0.1:{server.port}", tls_server_name="api.example"),
+            connect_timeout=5, keepalive=30,
+        )
+        unnamed = Http1Transport(
+            Endpoint(f"https://127.0.0.1:{server.port}"), connect_timeout=5, keepalive=0
+        )
+        try:
+            for _ in range(2):
+                _, body = await fetch(named, head(tls=client_tls))
+                assert body == b"ok"
+            assert server.connections == 1
+            with pytest.raises(UpstreamTLSError, match="certificate verify failed"):
+                await unnamed.send(head(tls=client_tls), None)
+        finally:
+            await named.close()
+            await unnamed.close()
+
+
 async def test_connect_timeout_covers_the_tls_handshake() -> None:
     accepted: list[asyncio.StreamWriter] = []
 
@@ -357,3 +389,16 @@ async def test_unreachable_and_closed_are_503s() -> None:
         await transport.close()
         with pytest.raises(UpstreamUnreachableError, match="closed"):
             await transport.send(head(), None)
+
+
+# Each case above again on uvloop, the loop the proxy runs on: its transports (TLS ones
+# included) are not asyncio's classes, and pytest-asyncio runs the cases on asyncio's loop.
+ON_UVLOOP = [
+    case for name, case in dict(globals()).items()
+    if name.startswith("test_") and asyncio.iscoroutinefunction(case)
+]
+
+
+@pytest.mark.parametrize("case", ON_UVLOOP, ids=[case.__name__[5:] for case in ON_UVLOOP])
+def test_on_uvloop(case: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    uvloop.run(case())

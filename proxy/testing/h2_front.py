@@ -1,12 +1,13 @@
 """An HTTP/2 front for the fake API server, as a kube-apiserver speaks to its clients.
 
-The fake speaks HTTP/1.1 only; this TLS server on loopback takes `h2` in ALPN,
-relays each stream to the fake over HTTP/1.1 and streams the answer back under
-the client's flow control. It allows `max_streams` streams per connection (the
-kube-apiserver: 100) and counts what tests look at: connections accepted and
-open, streams the client reset, streams waiting for the client's window. It can
-also send GOAWAY and fall silent, to test how a client copes. Framing is the
-`h2` library's server side.
+The fake speaks HTTP/1.1 only; this TLS server on loopback offers `h2` (then
+`http/1.1`) in ALPN, as a kube-apiserver does. Over h2 it relays each stream to
+the fake over HTTP/1.1 and streams the answer back under the client's flow
+control; an HTTP/1.1 connection is passed through to the fake byte for byte.
+It allows `max_streams` streams per connection (the kube-apiserver: 100) and
+counts what tests look at: connections accepted and open, streams the client
+reset, streams waiting for the client's window. It can also send GOAWAY and fall
+silent, to test how a client copes. Framing is the `h2` library's server side.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Sequence
+from typing import cast
 
 import aiohttp
 import h2.config
@@ -24,6 +26,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 import trustme
+from yarl import URL
 
 from proxy.testing.pki import DEFAULT_SERVER_HOSTNAMES, build_server_ssl_context
 
@@ -52,6 +55,8 @@ class H2Front:
         self.max_streams = max_streams
         self.port = 0
         self.connections_accepted = 0
+        self.http1_connections_accepted = 0  # of those, the ones that chose HTTP/1.1
+        self.trust: ssl.SSLContext | None = None  # how the front reaches the fake
         self.resets_received: list[int] = []  # error codes of streams the client reset
         self._connections: set[_FrontConnection] = set()
         self._server: asyncio.Server | None = None
@@ -83,13 +88,14 @@ class H2Front:
     async def start(self) -> None:
         trust = ssl.create_default_context()
         self._ca.configure_trust(trust)
+        self.trust = trust
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, ssl=trust),
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
         )
         context = build_server_ssl_context(self._ca, hostnames=self._hostnames)
-        context.set_alpn_protocols(["h2"])
+        context.set_alpn_protocols(["h2", "http/1.1"])
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             self._accept, "127.0.0.1", self.port, ssl=context
@@ -118,6 +124,10 @@ class H2Front:
     def _accept(self) -> _FrontConnection:
         self.connections_accepted += 1
         return _FrontConnection(self)
+
+    @property
+    def upstream(self) -> str:
+        return self._upstream
 
     async def relay(
         self, headers: list[tuple[str, str]], body: bytes
@@ -157,12 +167,18 @@ class _FrontConnection(asyncio.Protocol):
         self._window_opened = asyncio.Event()
         self._silent = False
         self._last_stream: int | None = None  # set by GOAWAY: later streams are refused
+        self._passthrough: _Passthrough | None = None  # an HTTP/1.1 connection's
         self.waiting_for_window = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
+        self._transport = cast(asyncio.Transport, transport)
         self._front._connections.add(self)
+        tls = transport.get_extra_info("ssl_object")
+        if tls is None or tls.selected_alpn_protocol() != "h2":
+            self._front.http1_connections_accepted += 1
+            self._passthrough = _Passthrough(self._front, self._transport)
+            return
         self._h2.initiate_connection()
         self._flush()
 
@@ -170,9 +186,14 @@ class _FrontConnection(asyncio.Protocol):
         self._front._connections.discard(self)
         for task in self._relays.values():
             task.cancel()
+        if self._passthrough is not None:
+            self._passthrough.close()
 
     def data_received(self, data: bytes) -> None:
         if self._silent:
+            return
+        if self._passthrough is not None:
+            self._passthrough.write(data)
             return
         try:
             events = self._h2.receive_data(data)
@@ -267,6 +288,42 @@ class _FrontConnection(asyncio.Protocol):
         data = self._h2.data_to_send()
         if data and self._transport is not None and not self._silent:
             self._transport.write(data)
+
+
+class _Passthrough:
+    """An HTTP/1.1 connection's bytes to the fake and back, unchanged."""
+
+    def __init__(self, front: H2Front, client: asyncio.Transport) -> None:
+        self._front = front
+        self._client = client
+        self._pending = bytearray()
+        self._writer: asyncio.StreamWriter | None = None
+        self._task = asyncio.ensure_future(self._pipe())
+
+    def write(self, data: bytes) -> None:
+        if self._writer is None:
+            self._pending.extend(data)
+        else:
+            self._writer.write(data)
+
+    def close(self) -> None:
+        self._task.cancel()
+        if self._writer is not None:
+            self._writer.close()
+
+    async def _pipe(self) -> None:
+        upstream = URL(self._front.upstream)
+        try:
+            reader, self._writer = await asyncio.open_connection(
+                upstream.host, upstream.port, ssl=self._front.trust
+            )
+            self._writer.write(bytes(self._pending))
+            while data := await reader.read(64 * 1024):
+                self._client.write(data)
+        except OSError:
+            pass
+        finally:
+            self._client.close()
 
 
 def _finish_streams_after_goaway(connection: h2.connection.H2Connection) -> None:

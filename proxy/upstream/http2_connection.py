@@ -17,6 +17,7 @@ import contextlib
 import os
 from collections.abc import Callable
 from http import HTTPStatus
+from typing import cast
 
 import h2.config
 import h2.connection
@@ -71,6 +72,8 @@ class H2Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._streams: dict[int, H2Stream] = {}
         self.ready: asyncio.Future[None] = self._loop.create_future()
+        # Lost before anyone waited for it: not worth a "never retrieved" warning.
+        self.ready.add_done_callback(lambda done: done.cancelled() or done.exception())
         self.going_away = False  # GOAWAY received or sent: no new streams
         self.lost = False
         self._last_heard = self._loop.time()
@@ -84,8 +87,8 @@ class H2Connection(asyncio.Protocol):
     # -- asyncio.Protocol -------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
+        self._transport = cast(asyncio.Transport, transport)
 
     def start(self) -> None:
         """Send the preface and our settings; `ready` resolves on the server's SETTINGS."""

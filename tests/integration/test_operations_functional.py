@@ -285,16 +285,17 @@ async def test_unreachable_health_port_paths_are_not_forwarded(
     assert apiserver.requests[-1].raw_path == "/healthz"
 
 
-@pytest.mark.parametrize("protocol", ["auto", "http1"])
+@pytest.mark.parametrize(("protocol", "stream"), [("auto", "http2"), ("http1", "http1")])
 async def test_the_upstream_transport_is_shown_in_the_log_and_the_metrics(
     admin_kubeconfig: Path, start_proxy: StartProxy, client: aiohttp.ClientSession,
-    caplog: pytest.LogCaptureFixture, protocol: str,
+    caplog: pytest.LogCaptureFixture, protocol: str, stream: str,
 ) -> None:
     with caplog.at_level(logging.INFO, logger="proxy.routing.target"):
         proxy = await start_proxy(admin_kubeconfig, upstream_protocol=protocol)
-    assert "requests over http1, watches and followed logs over http1" in caplog.text
+    assert f"requests over http1, watches and followed logs over {stream}" in caplog.text
     _, text = await get_text(client, f"{proxy.url}/-/metrics")
-    for requests in ("rest", "stream"):
+    for requests, transport in (("rest", "http1"), ("stream", stream)):
         assert sample(
-            text, "kube_auth_proxy_upstream_transport_info", requests=requests, transport="http1"
+            text, "kube_auth_proxy_upstream_transport_info", requests=requests,
+            transport=transport,
         ) == 1

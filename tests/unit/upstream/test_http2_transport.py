@@ -13,6 +13,7 @@ from typing import Any
 
 import h2.errors
 import pytest
+import uvloop
 from multidict import CIMultiDict
 
 from proxy.errors import UpstreamError
@@ -257,3 +258,27 @@ def test_response_head_reads_status_and_keeps_repeated_fields() -> None:
     assert (head.status, head.reason) == (404, "Not Found")
     assert head.headers.getall("Warning") == ["a", "b"]
     assert [name for name, _ in head.headers.items()] == ["content-type", "warning", "warning"]
+
+
+def test_on_uvloop_streams_share_a_connection_and_a_leaver_resets() -> None:
+    """The proxy runs on uvloop, whose TLS transports are not asyncio's classes."""
+
+    async def case() -> None:
+        async with (
+            FakeAPIServer(tokens={ADMIN_TOKEN: "admin"}) as api,
+            H2Front(upstream=api.url, ca=api.ca) as front,
+        ):
+            transport, fallback = await started(front.url)
+            try:
+                leaving, staying = await watch(transport, api), await watch(transport, api)
+                leaving.body.close()
+                create(api, "a")
+                assert (await staying.next())["object"]["metadata"]["name"] == "a"
+                await eventually(lambda: front.resets_received == [h2.errors.ErrorCodes.CANCEL])
+                assert front.connections_accepted == 1
+                staying.body.close()
+            finally:
+                await transport.close()
+                await fallback.close()
+
+    uvloop.run(case())

@@ -25,11 +25,11 @@ from typing import Any
 
 import aiohttp
 
-from bench import peers, report
+from bench import peers, procfs, report
 from bench.children import ChildError, spawn, stop, wait_for_line
 from bench.events import PUSH_PATH, WATCH_PATH
 from bench.scenarios import Settings, measure_requests, measure_streams, warn
-from bench.upstream import SMALL_PATH, Credentials, start_nginx
+from bench.upstream import SMALL_PATH, Credentials, Nginx, start_nginx, start_watch_nginx
 from proxy.testing.kubeconfig import write_kubeconfig
 
 RESULTS = Path(__file__).parent / "results"
@@ -38,7 +38,7 @@ QUICK = Settings(
     warmup_seconds=1.0,
     wrk_seconds=2.0,
     large_downloads=2,
-    stream_levels=(200, 1_000),
+    stream_levels=(1_000, 2_000),
     open_budget_seconds=20.0,
     pushes=3,
     per_push=50,
@@ -80,7 +80,7 @@ def websocket_watch_exists() -> bool:
 
 
 class Upstreams:
-    """nginx for REST and the event server for watches, with their kubeconfigs."""
+    """nginx for REST; for watches, nginx (TLS, h2) before the event server; kubeconfigs."""
 
     def __init__(self, folder: Path, *, http2: bool) -> None:
         self.folder = folder
@@ -90,51 +90,59 @@ class Upstreams:
         self.credentials.ca.configure_trust(self.client_ssl)
         self.rest_kubeconfig = folder / "rest.kubeconfig"
         self.watch_kubeconfig = folder / "watch.kubeconfig"
-        self.events_port = 0
+        self.events_socket = folder / "events.sock"
         self.nginx_url = ""
         self.events_url = ""
+        self._watch_nginx: Nginx | None = None
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Upstreams]:
-        nginx = await start_nginx(self.folder, self.credentials, http2=self.http2)
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            nginx = await start_nginx(self.folder, self.credentials, http2=self.http2)
+            stack.push_async_callback(stop, nginx.child)
             events = await spawn(
                 "events",
                 [
                     sys.executable,
                     "-m",
                     "bench.events",
-                    "--cert",
-                    str(self.credentials.cert_file),
-                    "--key",
-                    str(self.credentials.key_file),
+                    "--unix",
+                    str(self.events_socket),
                     "--token",
                     self.credentials.token,
                 ],
                 log_dir=self.folder,
             )
-            try:
-                match = await wait_for_line(events, re.compile(rb"serving on (\S+)"), timeout=20)
-                self.events_url = "https://" + match.group(1).decode()
-                self.events_port = int(self.events_url.rsplit(":", 1)[1])
-                self.nginx_url = nginx.url
-                ca = self.credentials.ca.cert_pem.bytes()
-                token = self.credentials.token
-                write_kubeconfig(self.rest_kubeconfig, server=nginx.url, ca_pem=ca, token=token)
-                write_kubeconfig(
-                    self.watch_kubeconfig, server=self.events_url, ca_pem=ca, token=token
-                )
-                async with aiohttp.ClientSession() as self.session:
-                    yield self
-            finally:
-                await stop(events)
-        finally:
-            await stop(nginx.child)
+            stack.push_async_callback(stop, events)
+            await wait_for_line(events, re.compile(rb"serving on unix:"), timeout=20)
+            watch_nginx = await start_watch_nginx(
+                self.folder,
+                self.credentials,
+                events_socket=self.events_socket,
+                http2=self.http2,
+            )
+            stack.push_async_callback(stop, watch_nginx.child)
+            self._watch_nginx = watch_nginx
+            self.nginx_url = nginx.url
+            self.events_url = watch_nginx.url
+            ca = self.credentials.ca.cert_pem.bytes()
+            token = self.credentials.token
+            write_kubeconfig(self.rest_kubeconfig, server=nginx.url, ca_pem=ca, token=token)
+            write_kubeconfig(self.watch_kubeconfig, server=self.events_url, ca_pem=ca, token=token)
+            connector = aiohttp.UnixConnector(path=str(self.events_socket))
+            async with aiohttp.ClientSession(connector=connector) as self.session:
+                yield self
 
     def direct(self, base_url: str) -> peers.Endpoint:
         return peers.direct(
             base_url, authorization=self.credentials.authorization, ssl_context=self.client_ssl
         )
+
+    def watch_connections(self) -> int:
+        """Established connections on the watch upstream's TLS port, counted by nginx's side."""
+        assert self._watch_nginx is not None
+        pids = procfs.tree_pids(self._watch_nginx.child.pid)
+        return procfs.established_on_port(pids, self._watch_nginx.port)
 
     async def push(self, count: int) -> int:
         return int((await self._push(count))["pushed"])
@@ -146,8 +154,8 @@ class Upstreams:
             await asyncio.sleep(0.2)
 
     async def _push(self, count: int) -> dict[str, Any]:
-        url = f"{self.events_url}{PUSH_PATH}?count={count}"
-        async with self.session.post(url, ssl=self.client_ssl) as response:
+        # Straight to the event server's socket: pushing is no part of what is measured.
+        async with self.session.post(f"http://events{PUSH_PATH}?count={count}") as response:
             response.raise_for_status()
             result: dict[str, Any] = await response.json()
             return result
@@ -215,7 +223,7 @@ async def run_round(
                         settings,
                         kind=kind,
                         path=WATCH_QUERY,
-                        upstream_port=ups.events_port,
+                        upstream_connections=ups.watch_connections,
                         push=ups.push,
                     )
                 )
@@ -236,6 +244,7 @@ async def run(args: argparse.Namespace) -> int:
     else:
         warn("proxy/watch.py is not there: WebSocket watches not measured, chunked only")
     specs = subjects(args.workers)
+    peers.compile_proxy_bytecode()
     started = datetime.datetime.now(datetime.UTC)
     load_before = load_average()
     print(f"bench: load {load_before}; fd limit {fd_limit}; {settings}", flush=True)
@@ -287,7 +296,7 @@ def main() -> int:
     parser.add_argument(
         "--upstream-http1",
         action="store_true",
-        help="nginx offers HTTP/1.1 only (default: h2 too, as a kube-apiserver)",
+        help="both upstreams offer HTTP/1.1 only (default: h2 too, as a kube-apiserver)",
     )
     args = parser.parse_args()
     try:

@@ -1,11 +1,14 @@
-"""The watch upstream: a tiny TLS server that holds chunked watches and pushes stamped events.
+"""The watch upstream's events: a tiny server that holds chunked watches and pushes stamped events.
 
-nginx cannot push an event on demand, so held streams go here. Run as
-`python -m bench.events --cert C --key K --token T`; it prints `serving on HOST:PORT`.
+nginx cannot push an event on demand, so held streams end here. It listens on a unix
+socket behind the watch nginx (bench/upstream.py), which adds TLS and HTTP/2 with 100
+streams per connection as a kube-apiserver does. Run as
+`python -m bench.events --unix PATH --token T`; it prints `serving on unix:PATH`.
 Each watch gets an ADDED event at once (so a proxy flushes its headers and the
 client knows the stream is held); `POST /push?count=N` writes a MODIFIED event to N
 streams chosen at random, each stamped with CLOCK_MONOTONIC (system-wide on Linux)
-just before its write, so a client computes the delay its event spent in the proxy.
+just before its write, so a client computes the delay from the upstream to it: the
+nginx hop (the same for every endpoint; see the direct column) plus the proxy's.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import random
-import ssl
 import time
 
 from aiohttp import hdrs, web
@@ -88,15 +90,11 @@ def build_app(token: str) -> web.Application:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(args.cert, args.key)
-    context.set_alpn_protocols(["http/1.1"])
     runner = web.AppRunner(build_app(args.token), access_log=None, handler_cancellation=True)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", args.port, ssl_context=context, backlog=4096)
+    site = web.UnixSite(runner, args.unix, backlog=4096)
     await site.start()
-    host, port = runner.addresses[0][:2]
-    print(f"serving on {host}:{port}", flush=True)
+    print(f"serving on unix:{args.unix}", flush=True)
     try:
         await asyncio.get_running_loop().create_future()
     finally:
@@ -105,10 +103,8 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.events")
-    parser.add_argument("--cert", required=True)
-    parser.add_argument("--key", required=True)
+    parser.add_argument("--unix", required=True, help="the socket path to listen on")
     parser.add_argument("--token", required=True)
-    parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     try:
         import uvloop

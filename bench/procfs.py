@@ -1,4 +1,4 @@
-"""What a process tree costs, read from /proc: CPU seconds, RSS, peak RSS, sockets to a port."""
+"""What a process tree costs, read from /proc: CPU seconds, RSS, peak RSS, sockets on a port."""
 
 from __future__ import annotations
 
@@ -80,8 +80,12 @@ def _socket_inodes(pid: int) -> set[str]:
     return inodes
 
 
-def established_to_port(pids: list[int], port: int) -> int:
-    """Established TCP connections held by the processes whose remote port is `port`."""
+def established_on_port(pids: list[int], port: int) -> int:
+    """Established TCP connections the processes accepted on their local `port`.
+
+    Counted on the server's side, as the API server would see them: whatever the
+    client multiplexes or pools, each of these is one TLS session and one socket there.
+    """
     inodes: set[str] = set()
     for pid in pids:
         inodes |= _socket_inodes(pid)
@@ -90,7 +94,7 @@ def established_to_port(pids: list[int], port: int) -> int:
         with contextlib.suppress(OSError):
             for line in Path(table).read_text().splitlines()[1:]:
                 fields = line.split()
-                remote_port = int(fields[2].rsplit(":", 1)[1], 16)
-                if fields[3] == _TCP_ESTABLISHED and remote_port == port and fields[9] in inodes:
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if fields[3] == _TCP_ESTABLISHED and local_port == port and fields[9] in inodes:
                     count += 1
     return count

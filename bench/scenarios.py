@@ -16,6 +16,7 @@ from bench.upstream import LARGE_BYTES, LARGE_PATH, LIST_PATH, SMALL_PATH
 
 Figures = dict[str, float | None]
 Push = Callable[[int], Awaitable[int]]
+Count = Callable[[], int]
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Settings:
     wrk_seconds: float = 5.0
     connections: int = 50
     large_downloads: int = 3
-    stream_levels: tuple[int, ...] = (2_000, 10_000)
+    stream_levels: tuple[int, ...] = (1_000, 2_000, 10_000)
     open_concurrency: int = 200
     open_budget_seconds: float = 60.0
     pushes: int = 5
@@ -96,10 +97,14 @@ async def measure_streams(
     *,
     kind: str,
     path: str,
-    upstream_port: int,
+    upstream_connections: Count,
     push: Push,
 ) -> Figures:
-    """Hold streams at each level; memory per stream, upstream sockets, event delays."""
+    """Hold streams at each level; memory per stream, upstream connections, event delays.
+
+    `upstream_connections` counts on the upstream's side, so it is measured for every
+    endpoint alike (for direct, the harness's own connections).
+    """
     host_port = endpoint.base_url.split("://", 1)[1]
     host, _, port = host_port.rpartition(":")
     stream_set = StreamSet(
@@ -129,9 +134,7 @@ async def measure_streams(
             figures[f"{prefix}_kib_per_stream"] = (
                 (procfs.rss_bytes(pids) - baseline) / held / 1024 if pids and held else None
             )
-            figures[f"{prefix}_upstream_conns"] = (
-                float(procfs.established_to_port(pids, upstream_port)) if pids else None
-            )
+            figures[f"{prefix}_upstream_conns"] = float(upstream_connections())
             delays = await measure_delays(
                 push, stream_set, pushes=settings.pushes, per_push=settings.per_push, wait=15.0
             )

@@ -31,6 +31,9 @@ SMALL_BYTES = 1024
 LIST_BYTES = 1024 * 1024
 LARGE_BYTES = 50 * 1024 * 1024
 READY_TIMEOUT_SECONDS = 10.0
+NGINX_FDS = 20_000
+H2_STREAMS_PER_CONNECTION = 100  # the kube-apiserver's default (--http2-max-streams-per-connection)
+HELD_SECONDS = 3600  # a held watch is not idle: nginx must not time it out during a run
 
 
 @dataclass(frozen=True)
@@ -111,45 +114,87 @@ def write_bodies(folder: Path) -> dict[str, Path]:
     return {SMALL_PATH: small, LIST_PATH: lst, LARGE_PATH: large}
 
 
-def nginx_conf(
-    *, folder: Path, port: int, credentials: Credentials, bodies: dict[str, Path], http2: bool
-) -> str:
+def _main_conf(*, folder: Path, workers: int, http: str) -> str:
+    """What both nginx instances share: runs as us from `folder`, logs there, many fds."""
     user = pwd.getpwuid(os.geteuid()).pw_name
-    locations = "\n".join(
-        f"    location = {path} {{ alias {file}; }}" for path, file in bodies.items()
-    )
     temp = " ".join(
         f"{kind}_temp_path {folder}/{kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     return f"""
 {"user " + user + ";" if os.geteuid() == 0 else ""}
-worker_processes 1;
+worker_processes {workers};
 daemon off;
 pid {folder}/nginx.pid;
 error_log {folder}/nginx-error.log warn;
-worker_rlimit_nofile 20000;
-events {{ worker_connections 16000; }}
+worker_rlimit_nofile {NGINX_FDS};
+events {{ worker_connections {NGINX_FDS - 1000}; }}
 http {{
   access_log off;
   {temp}
   default_type application/json;
-  sendfile on;
   tcp_nodelay on;
   keepalive_requests 10000000;
   keepalive_timeout 300s;
   http2_max_requests 10000000;
-  server {{
-    listen 127.0.0.1:{port} ssl{" http2" if http2 else ""};
+{http}
+}}
+"""
+
+
+def _tls(port: int, credentials: Credentials, *, http2: bool, reuseport: bool = False) -> str:
+    flags = " http2" if http2 else ""
+    flags += " reuseport" if reuseport else ""
+    return f"""
+    listen 127.0.0.1:{port} ssl{flags};
     ssl_certificate {credentials.cert_file};
     ssl_certificate_key {credentials.key_file};
     ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_session_cache shared:bench:10m;
+    ssl_session_cache shared:bench{port}:10m;"""
+
+
+def nginx_conf(
+    *, folder: Path, port: int, credentials: Credentials, bodies: dict[str, Path], http2: bool
+) -> str:
+    locations = "\n".join(
+        f"    location = {path} {{ alias {file}; }}" for path, file in bodies.items()
+    )
+    server = f"""
+  sendfile on;
+  server {{{_tls(port, credentials, http2=http2)}
     if ($http_authorization != "{credentials.authorization}") {{ return 401; }}
 {locations}
-  }}
-}}
-"""
+  }}"""
+    return _main_conf(folder=folder, workers=1, http=server)
+
+
+def watch_nginx_conf(
+    *, folder: Path, port: int, credentials: Credentials, events_socket: Path, http2: bool
+) -> str:
+    """TLS (and h2 with 100 streams per connection, as a kube-apiserver) before the events.
+
+    Each stream becomes its own unbuffered HTTP/1.1 request to the event server on a
+    unix socket, so events pass at once and the TCP connections on `port` are exactly
+    the ones an API server would count. Two workers share the port (reuseport): one
+    would run out of descriptors at 10,000 HTTP/1.1 watches (two each) under this
+    machine's hard limit of 20,000.
+    """
+    server = f"""
+  upstream events {{ server unix:{events_socket}; keepalive 64; }}
+  server {{{_tls(port, credentials, http2=http2, reuseport=True)}
+    http2_max_concurrent_streams {H2_STREAMS_PER_CONNECTION};
+    location / {{
+      proxy_pass http://events;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+      proxy_read_timeout {HELD_SECONDS}s;
+      proxy_send_timeout {HELD_SECONDS}s;
+      send_timeout {HELD_SECONDS}s;
+    }}
+  }}"""
+    return _main_conf(folder=folder, workers=2, http=server)
 
 
 @dataclass
@@ -168,20 +213,36 @@ async def start_nginx(folder: Path, credentials: Credentials, *, http2: bool = T
     prefix.mkdir()
     bodies = write_bodies(prefix)
     port = free_port()
-    conf = prefix / "nginx.conf"
-    conf.write_text(
-        nginx_conf(folder=prefix, port=port, credentials=credentials, bodies=bodies, http2=http2)
+    conf = nginx_conf(folder=prefix, port=port, credentials=credentials, bodies=bodies, http2=http2)
+    return await _run_nginx("nginx", prefix, port, conf)
+
+
+async def start_watch_nginx(
+    folder: Path, credentials: Credentials, *, events_socket: Path, http2: bool = True
+) -> Nginx:
+    """The watch upstream's front: TLS (and h2) on a port, the event server behind it."""
+    prefix = folder / "watch-nginx"
+    prefix.mkdir()
+    port = free_port()
+    conf = watch_nginx_conf(
+        folder=prefix, port=port, credentials=credentials, events_socket=events_socket, http2=http2
     )
-    child = await spawn("nginx", [NGINX, "-p", str(prefix), "-c", str(conf)], log_dir=folder)
+    return await _run_nginx("watch-nginx", prefix, port, conf)
+
+
+async def _run_nginx(name: str, prefix: Path, port: int, conf_text: str) -> Nginx:
+    conf = prefix / "nginx.conf"
+    conf.write_text(conf_text)
+    child = await spawn(name, [NGINX, "-p", str(prefix), "-c", str(conf)], log_dir=prefix.parent)
     try:
-        await wait_for_port(child, port)
+        await wait_for_port(child, port, prefix / "nginx-error.log")
     except BaseException:
         await stop(child)
         raise
     return Nginx(child=child, port=port)
 
 
-async def wait_for_port(child: Child, port: int) -> None:
+async def wait_for_port(child: Child, port: int, error_log: Path) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline and child.process.returncode is None:
         try:
@@ -192,8 +253,10 @@ async def wait_for_port(child: Child, port: int) -> None:
         writer.close()
         await writer.wait_closed()
         return
-    error_log = child.log_path.parent / "nginx" / "nginx-error.log"
-    details = error_log.read_text(errors="replace")[-2000:] if error_log.exists() else ""
     raise ChildError(
-        f"{child.name} did not listen on 127.0.0.1:{port}:\n{child.log_tail()}{details}"
+        f"{child.name} did not listen on 127.0.0.1:{port}:\n{child.log_tail()}{_tail(error_log)}"
     )
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-2000:] if log.exists() else ""

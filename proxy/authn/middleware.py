@@ -6,18 +6,20 @@ from __future__ import annotations
 import logging
 import math
 from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
 from proxy.authn.client_cert import identity_from_peercert
-from proxy.authn.review_rate import ReviewRateLimiter
-from proxy.authn.tokenreview import TokenReviewer
 from proxy.authn.tokens import bearer_token
 from proxy.errors import TooManyRequestsError
 from proxy.identity import ACTING_FOR, IDENTITY, Identity
 from proxy.routing.filters import Handler
 from proxy.status import status_response
+
+if TYPE_CHECKING:  # built by serving/guards.py only when --authn tokenreview is chosen
+    from proxy.authn.review_rate import ReviewRateLimiter
+    from proxy.authn.tokenreview import TokenReviewer
 
 log = logging.getLogger(__name__)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from typing import TYPE_CHECKING
 
 from proxy.credentials.base import ClientCertificate
 from proxy.errors import KubeconfigError
 from proxy.kubeconfig.model import UserConfig
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,10 @@ def parse_client_certificate(
     now: dt.datetime | None = None,
 ) -> ClientCertificate:
     """Parse and cross-check a PEM certificate (chain) and key; warn when it has expired."""
+    # Imported here: cryptography costs start-up time a user without a certificate never needs.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
     try:
         chain = x509.load_pem_x509_certificates(cert_pem)
     except ValueError:

@@ -1,22 +1,27 @@
-"""Choose the credential source for the selected context, once, at start-up."""
+"""Choose the credential source for the selected context, once, at start-up.
+
+The modules of the ways this user does not authenticate are never imported (exec
+plugins, OIDC, client certificates with cryptography): start-up pays for what the
+kubeconfig uses.
+"""
 
 from __future__ import annotations
 
 import base64
 import logging
+from typing import TYPE_CHECKING
 
 from proxy.clock import Clock, monotonic
 from proxy.credentials.base import CredentialSource
-from proxy.credentials.certificates import CertificateFiles, CertificateProvider, FixedCertificate
-from proxy.credentials.client_cert import load_client_certificate
-from proxy.credentials.exec_plugin import ExecPlugin, parse_exec_config
-from proxy.credentials.oidc import OIDCRefresher, parse_oidc_config
 from proxy.credentials.refreshing import RefreshingSource, wall_clock
 from proxy.credentials.static import StaticSource
 from proxy.credentials.token_file import TokenFileSource
 from proxy.errors import CredentialError, KubeconfigError
 from proxy.files import WatchedFile
 from proxy.kubeconfig.model import ResolvedContext, UserConfig
+
+if TYPE_CHECKING:
+    from proxy.credentials.certificates import CertificateProvider
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +37,13 @@ def build_credential_source(
     """
     user = context.user
     if user.exec is not None:
+        from proxy.credentials.exec_plugin import ExecPlugin, parse_exec_config
+
         plugin = ExecPlugin(parse_exec_config(user), cluster=context.cluster, clock=wall)
         return RefreshingSource(kind="exec", fetch=plugin.run, clock=wall)
     if user.auth_provider is not None:
+        from proxy.credentials.oidc import OIDCRefresher, parse_oidc_config
+
         refresher = OIDCRefresher(parse_oidc_config(user), user=user)
         return RefreshingSource(kind="oidc", fetch=refresher.refresh, clock=wall,
                                 initial=refresher.initial())
@@ -68,6 +77,11 @@ def build_credential_source(
 
 def certificate_provider(user: UserConfig, *, clock: Clock) -> CertificateProvider | None:
     """The user's client certificate; files are watched and reloaded when they change."""
+    if not user.has_client_certificate:
+        return None
+    from proxy.credentials.certificates import CertificateFiles, FixedCertificate
+    from proxy.credentials.client_cert import load_client_certificate
+
     certificate = load_client_certificate(user)
     if certificate is None:
         return None

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from proxy.credentials.base import Credential
-from proxy.credentials.certificates import CertificateProvider
+
+if TYPE_CHECKING:
+    from proxy.credentials.certificates import CertificateProvider
 
 
 class StaticSource:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from proxy.clock import Clock, monotonic
 from proxy.credentials.base import Credential
-from proxy.credentials.certificates import CertificateProvider
 from proxy.errors import CredentialError
+
+if TYPE_CHECKING:
+    from proxy.credentials.certificates import CertificateProvider
 
 log = logging.getLogger(__name__)
 

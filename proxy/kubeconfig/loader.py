@@ -14,8 +14,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from proxy.config import KubeconfigSource
 from proxy.errors import KubeconfigError, NoKubeconfigError
 from proxy.kubeconfig.model import (
@@ -151,6 +149,8 @@ def resolve_context(config: Kubeconfig, source: KubeconfigSource) -> ResolvedCon
 
 
 def _read_document(path: Path) -> Mapping[str, Any]:
+    import yaml  # only when a file is read (in a pod the proxy may read none)
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

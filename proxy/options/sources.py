@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from proxy.errors import ConfigError
 from proxy.options.option import ENV_PREFIX, Option
 from proxy.options.table import OPTIONS
@@ -28,6 +26,8 @@ FILE_OPTIONS = {option.name: option for option in OPTIONS if option.name != "con
 
 
 def read_config_file(path: Path) -> Mapping[str, Any]:
+    import yaml  # only when a --config file is read: start-up pays for what is used
+
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:

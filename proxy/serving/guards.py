@@ -1,6 +1,7 @@
 """From `SecurityConfig` to the pieces that guard requests: authn, authz, audit, TLS.
 
-Each piece is None when its feature is off, so the wrappers in `app` leave it out.
+Each piece is None when its feature is off, so the wrappers in `app` leave it out, and
+its module is imported only when it is on (start-up pays for what is configured).
 """
 
 from __future__ import annotations
@@ -8,22 +9,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from proxy.authn.middleware import (
     Authenticator,
     ClientCertificateAuthenticator,
     TokenReviewAuthenticator,
 )
-from proxy.authn.review_rate import ReviewRateLimiter
-from proxy.authn.tokenreview import TokenReviewer
 from proxy.authz.middleware import Decide, static_decider
-from proxy.authz.policy import load_policy
-from proxy.authz.subjectaccessreview import SubjectAccessReviewer
 from proxy.config import AuthnMode, AuthzMode, ForwardAs, ListenConfig, SecurityConfig
 from proxy.errors import ConfigError
 from proxy.serving.listener_tls import ListenerTLS, check_exposure
 from proxy.upstream.session import Upstream
+
+if TYPE_CHECKING:
+    from proxy.authn.tokenreview import TokenReviewer
+    from proxy.authz.subjectaccessreview import SubjectAccessReviewer
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,9 @@ def build_guards(
     reviewer = None
     authenticator: Authenticator | None = None
     if security.authn == "tokenreview":
+        from proxy.authn.review_rate import ReviewRateLimiter
+        from proxy.authn.tokenreview import TokenReviewer
+
         reviewer = TokenReviewer(call=own_call, audiences=security.authn_audiences,
                                  cache_ttl=security.authn_cache_ttl)
         limiter = None
@@ -92,8 +96,12 @@ def build_guards(
     decide: Decide | None = None
     access_reviewer = None
     if security.policy is not None:
+        from proxy.authz.policy import load_policy
+
         decide = static_decider(load_policy(security.policy).allows)
     elif security.authz == "subjectaccessreview":
+        from proxy.authz.subjectaccessreview import SubjectAccessReviewer
+
         access_reviewer = SubjectAccessReviewer(call=own_call)
         decide = access_reviewer.allows
     return Guards(

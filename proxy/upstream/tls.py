@@ -11,9 +11,6 @@ import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
 from proxy.clock import Clock, monotonic
 from proxy.credentials.base import ClientCertificate
 from proxy.credentials.client_cert import read_material
@@ -122,6 +119,10 @@ class UpstreamTLS:
 def _load_ca(cluster: ClusterConfig) -> bytes | None:
     if cluster.certificate_authority_data is None and cluster.certificate_authority is None:
         return None
+    # Imported here: a cluster without a CA of its own (system roots) never needs it.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
     field = cluster.field_name(
         "certificate-authority-data"
         if cluster.certificate_authority_data is not None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,3 +65,48 @@ def test_audit_log_closed_gives_the_logger_back_as_found(
 def test_audit_log_that_cannot_be_opened_names_the_flag(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^--audit-log .*missing/audit\.log: no such file"):
         AuditLog(tmp_path / "missing" / "audit.log")
+
+
+# Modules a token kubeconfig without --authn/--authz/--config never needs at start-up.
+_UNUSED_AT_START = (
+    "proxy.credentials.exec_plugin",
+    "proxy.credentials.oidc",
+    "proxy.credentials.certificates",
+    "proxy.credentials.token_request",
+    "proxy.authn.tokenreview",
+    "proxy.authn.review_rate",
+    "proxy.authz.policy",
+    "proxy.authz.subjectaccessreview",
+    "proxy.kubeconfig.writer",
+    "proxy.testing",
+    "cachetools",
+    "cryptography",
+)
+_COMPOSE = """
+import sys
+from proxy.cli import config_from_args, parse_options
+from proxy.serving.root import compose
+environ = {"HOME": sys.argv[2]}
+compose(config_from_args(parse_options(["--kubeconfig", sys.argv[1]], environ), environ))
+print(" ".join(name for name in sys.modules if name.split(".")[0] in ("proxy", "cachetools",
+      "cryptography")))
+"""
+
+
+def test_start_up_imports_only_what_the_configuration_uses(tmp_path: Path) -> None:
+    """Start-up time: exec plugins, OIDC, client certificates, reviews, policies stay unloaded."""
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:6443'}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _COMPOSE, str(kubeconfig), str(tmp_path)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    imported = set(result.stdout.split())
+    assert "proxy.credentials.static" in imported  # the run really composed a proxy
+    unused = {name for name in imported if name.startswith(_UNUSED_AT_START)}
+    assert not unused

@@ -58,6 +58,7 @@ class H2Front:
         self.http1_connections_accepted = 0  # of those, the ones that chose HTTP/1.1
         self.trust: ssl.SSLContext | None = None  # how the front reaches the fake
         self.resets_received: list[int] = []  # error codes of streams the client reset
+        self.refuse_streams = 0  # refuse this many new streams (REFUSED_STREAM) before serving
         self._connections: set[_FrontConnection] = set()
         self._server: asyncio.Server | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -207,8 +208,10 @@ class _FrontConnection(asyncio.Protocol):
 
     def _handle(self, event: h2.events.Event) -> None:
         if isinstance(event, h2.events.RequestReceived) and event.stream_id:
-            if self._last_stream is not None and event.stream_id > self._last_stream:
-                # After GOAWAY: never processed, so the client may send it again elsewhere.
+            after_goaway = self._last_stream is not None and event.stream_id > self._last_stream
+            if after_goaway or self._front.refuse_streams > 0:
+                # Never processed, so the client may send it again (elsewhere, after GOAWAY).
+                self._front.refuse_streams -= 0 if after_goaway else 1
                 self._h2.reset_stream(event.stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
                 return
             headers = [(str(n), str(v)) for n, v in event.headers or []]

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from proxy.errors import ProxyError, UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError
 from proxy.upstream.endpoint import Endpoint
 from proxy.upstream.failures import reaching
-from proxy.upstream.http2_connection import H2Connection, H2Stream, RefusedStreamError
+from proxy.upstream.http2_connection import H2Connection
+from proxy.upstream.http2_stream import H2Stream, RefusedStreamError
 from proxy.upstream.sockets import configure_socket
 from proxy.upstream.transport import RequestBody, RequestHead, Response, Transport
 
@@ -92,7 +93,7 @@ class Http2Transport:
 
     async def send(self, request: RequestHead, body: RequestBody) -> Response:
         if self._closed:
-            raise UpstreamUnreachableError(f"the connections to {self._endpoint.origin} are closed")
+            raise self._closed_error()
         if request.tls is None:
             return await self._fallback.send(request, body)  # no h2c: plain http is HTTP/1.1
         pool = self._pools.setdefault(request.tls, _Pool())
@@ -115,6 +116,9 @@ class Http2Transport:
     async def _connection(self, pool: _Pool, tls: ssl.SSLContext) -> H2Connection | None:
         """A connection with room for one more stream; None: the server speaks HTTP/1.1."""
         while True:
+            if self._closed:
+                raise self._closed_error()
+            self._pools.setdefault(tls, pool)  # back in, if it was left empty while we waited
             if pool.http1_only:
                 return None
             for connection in pool.connections:
@@ -123,6 +127,8 @@ class Http2Transport:
             if pool.opening is None:
                 # One connection opens at a time: requests arriving together share it.
                 pool.opening = asyncio.ensure_future(self._open(pool, tls))
+                # Its failure reaches every waiter; with none left, it is not worth a warning.
+                pool.opening.add_done_callback(lambda done: done.cancelled() or done.exception())
             opening = pool.opening
             opened = await asyncio.shield(opening)
             if opened is None:
@@ -144,9 +150,7 @@ class Http2Transport:
                 pool.connections.append(connection)
             else:
                 connection.close()
-                raise UpstreamUnreachableError(
-                    f"the connections to {self._endpoint.origin} are closed"
-                )
+                raise self._closed_error()
             return connection
         finally:
             pool.opening = None
@@ -183,12 +187,19 @@ class Http2Transport:
             ) from None
         return connection
 
+    def _closed_error(self) -> UpstreamUnreachableError:
+        return UpstreamUnreachableError(f"the connections to {self._endpoint.origin} are closed")
+
     def _changed(self, connection: H2Connection) -> None:
-        """A connection lost or going away leaves the pool; its streams finish on it."""
-        if connection.lost or connection.going_away:
-            for pool in self._pools.values():
-                if connection in pool.connections:
-                    pool.connections.remove(connection)
+        """A connection lost or going away leaves the pool; its streams finish on it. A pool
+        left empty goes too (its context may be a rotated certificate's)."""
+        if not (connection.lost or connection.going_away):
+            return
+        for context, pool in list(self._pools.items()):
+            if connection in pool.connections:
+                pool.connections.remove(connection)
+                if not pool.connections and pool.opening is None and not pool.http1_only:
+                    del self._pools[context]
 
 
 async def _exchange(

@@ -14,6 +14,7 @@ import aiohttp
 import h2.errors
 import pytest
 
+from proxy.config import LimitsConfig
 from proxy.testing.h2_front import H2Front
 from proxy.testing.server import FakeAPIServer
 from tests.integration.conftest import ADMIN_TOKEN, RunningProxy, StartProxy, eventually
@@ -149,6 +150,41 @@ async def test_client_leaving_resets_its_stream_and_others_go_on(
         async with asyncio.timeout(5):
             event = json.loads(await staying.content.readline())
         assert event["object"]["metadata"]["name"] == "a"
+
+
+async def test_followed_log_goes_over_h2_under_auto(
+    auto_proxy: RunningProxy, client: aiohttp.ClientSession, apiserver: FakeAPIServer,
+    front: H2Front,
+) -> None:
+    apiserver.run_pod("p")
+    path = "/api/v1/namespaces/default/pods/p/log?follow=true"
+    async with client.get(auto_proxy.url + path) as log:
+        assert log.status == 200
+        async with asyncio.timeout(5):
+            assert await log.content.readline()
+    assert (front.connections_accepted, front.http1_connections_accepted) == (1, 0)
+
+
+async def test_request_body_over_the_limit_is_refused_over_h2(
+    start_proxy: StartProxy, apiserver: FakeAPIServer, front: H2Front, tmp_path: Path,
+    client: aiohttp.ClientSession,
+) -> None:
+    kubeconfig = apiserver.kubeconfig(tmp_path / "h2", token=ADMIN_TOKEN, server=front.url)
+    proxy = await start_proxy(
+        kubeconfig, upstream_protocol="http2", limits=LimitsConfig(max_body_bytes=1000)
+    )
+
+    async def big() -> AsyncIterator[bytes]:
+        for _ in range(4):
+            yield b"x" * 1000
+
+    async with client.post(proxy.url + CONFIGMAPS, data=big()) as refused:
+        assert refused.status == 413
+    # Refused while the body went up: its stream was reset, the connection kept.
+    await eventually(lambda: front.resets_received == [h2.errors.ErrorCodes.CANCEL])
+    status, _, _ = await answer(client, proxy, "GET", CONFIGMAPS)
+    assert status == 200
+    assert front.connections_accepted == 1
 
 
 async def test_upstream_without_h2_gets_http1_under_http2(

@@ -16,12 +16,13 @@ import pytest
 import uvloop
 from multidict import CIMultiDict
 
-from proxy.errors import UpstreamError
+from proxy.errors import UpstreamError, UpstreamUnreachableError
 from proxy.testing.h2_front import H2Front
 from proxy.testing.server import FakeAPIServer
 from proxy.upstream.aiohttp_transport import AiohttpTransport
 from proxy.upstream.endpoint import Endpoint
-from proxy.upstream.http2_connection import STREAM_WINDOW, response_head
+from proxy.upstream.http2_connection import STREAM_WINDOW
+from proxy.upstream.http2_stream import response_head
 from proxy.upstream.http2_transport import Http2Transport, h2_request_headers
 from proxy.upstream.transport import RequestBody, RequestHead, Response, ResponseBody
 from tests.conftest import ADMIN_TOKEN, eventually
@@ -197,6 +198,40 @@ async def test_goaway_sends_new_streams_to_a_new_connection_while_old_ones_finis
     create(apiserver, "b")
     assert (await new.next())["object"]["metadata"]["name"] == "b"
     new.body.close()
+
+
+async def test_refused_stream_is_sent_again(
+    transport: Http2Transport, apiserver: FakeAPIServer, front: H2Front
+) -> None:
+    front.refuse_streams = 1
+    response = await transport.send(request(apiserver, LIST), None)
+    assert response.head.status == 200
+    response.body.close()
+    assert front.refuse_streams == 0
+
+
+async def test_refused_stream_with_a_streamed_body_is_not_sent_again(
+    transport: Http2Transport, apiserver: FakeAPIServer, front: H2Front
+) -> None:
+    async def body() -> AsyncIterator[bytes]:
+        yield json.dumps({"metadata": {"name": "a"}}).encode()
+
+    front.refuse_streams = 1
+    with pytest.raises(UpstreamError, match="refused the stream"):
+        await transport.send(request(apiserver, LIST, "POST"), body())
+
+
+async def test_close_ends_held_streams_and_later_sends(
+    transport: Http2Transport, apiserver: FakeAPIServer, front: H2Front
+) -> None:
+    events = await watch(transport, apiserver)
+    await transport.close()
+    with pytest.raises(UpstreamError):
+        await events.body.read()
+    events.body.close()
+    with pytest.raises(UpstreamUnreachableError):
+        await transport.send(request(apiserver, LIST), None)
+    await eventually(lambda: front.open_connections == 0)
 
 
 async def test_dead_connection_is_found_by_ping(

@@ -289,8 +289,9 @@ class _FrontConnection(asyncio.Protocol):
 
     def _flush(self) -> None:
         data = self._h2.data_to_send()
-        if data and self._transport is not None and not self._silent:
-            self._transport.write(data)
+        transport = self._transport
+        if data and transport is not None and not transport.is_closing() and not self._silent:
+            transport.write(data)
 
 
 class _Passthrough:

@@ -14,14 +14,17 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from proxy.errors import ProxyError, UpstreamError, UpstreamTimeoutError, UpstreamUnreachableError
 from proxy.upstream.endpoint import Endpoint
 from proxy.upstream.failures import reaching
-from proxy.upstream.http2_connection import H2Connection
 from proxy.upstream.http2_stream import H2Stream, RefusedStreamError
 from proxy.upstream.sockets import configure_socket
 from proxy.upstream.transport import RequestBody, RequestHead, Response, Transport
+
+if TYPE_CHECKING:
+    from proxy.upstream.http2_connection import H2Connection
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +159,10 @@ class Http2Transport:
             pool.opening = None
 
     async def _connect(self, tls: ssl.SSLContext) -> H2Connection | None:
+        # h2's framing is imported with the first connection, not at start-up (~20 ms): a
+        # proxy whose watches never come, or whose server takes no h2, never pays for it.
+        from proxy.upstream.http2_connection import H2Connection
+
         endpoint = self._endpoint
         loop = asyncio.get_running_loop()
         connection = H2Connection(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 import httptools
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -41,7 +41,7 @@ class Http1Connection(asyncio.Protocol):
         self._gone: asyncio.Future[None] | None = None
         # The exchange in progress.
         self._parser: httptools.HttpResponseParser | None = None
-        self._head: asyncio.Future[ResponseHead] | None = None
+        self._head: asyncio.Future[tuple[ResponseHead, Http1Body]] | None = None
         self._head_only = False  # an answer to HEAD: no body, whatever it declares
         self._fields: list[tuple[str, str]] = []
         self._reason = ""
@@ -90,6 +90,12 @@ class Http1Connection(asyncio.Protocol):
         for waiter in (self._drained, self._gone):
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
+        # No cycles left for the collector: uvloop's TLS transport holds a 256 KiB buffer,
+        # freed only when it is.
+        self.transport = None
+        self._parser = None
+        self._head = None
+        self._body = None
         self._on_lost(self)
 
     def pause_writing(self) -> None:
@@ -123,7 +129,8 @@ class Http1Connection(asyncio.Protocol):
         headers = CIMultiDictProxy(CIMultiDict(self._fields))
         self._body = Http1Body(self)
         if not self._head.done():
-            self._head.set_result(ResponseHead(status=status, reason=self._reason, headers=headers))
+            head = ResponseHead(status=status, reason=self._reason, headers=headers)
+            self._head.set_result((head, self._body))
         if self._head_only:
             self.keep_alive = self._parser.should_keep_alive()
             self._finish()
@@ -146,8 +153,8 @@ class Http1Connection(asyncio.Protocol):
 
     # The exchange, for the transport
 
-    def begin(self, *, head_only: bool) -> asyncio.Future[ResponseHead]:
-        """A new exchange on this idle connection; the future is the answer's head."""
+    def begin(self, *, head_only: bool) -> asyncio.Future[tuple[ResponseHead, Http1Body]]:
+        """A new exchange on this idle connection; the future is the answer's head and body."""
         self.requests += 1
         self._parser = httptools.HttpResponseParser(self)
         self._head = asyncio.get_running_loop().create_future()
@@ -161,11 +168,6 @@ class Http1Connection(asyncio.Protocol):
         self.complete = False
         self.keep_alive = False
         return self._head
-
-    @property
-    def body(self) -> Http1Body:
-        assert self._body is not None, "the head has not arrived"
-        return self._body
 
     @property
     def reusable(self) -> bool:
@@ -299,13 +301,14 @@ class Http1Body:
         self._wake()
         if self._release is not None:
             self._release(self._connection)
+            self._release = None
 
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
 
-def _lost_reason(exc: BaseException | None, *, head: asyncio.Future[ResponseHead] | None) -> str:
+def _lost_reason(exc: BaseException | None, *, head: asyncio.Future[Any] | None) -> str:
     before = "before answering" if head is not None and not head.done() else "mid-answer"
     if exc is None:
         return f"the connection was closed {before}"

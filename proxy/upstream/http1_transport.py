@@ -109,11 +109,10 @@ class Http1Transport:
             else:
                 connection.write(head)
                 self._start_writer(connection, body, chunked=chunked)
-            response_head = await answer
+            response_head, response_body = await answer
         except BaseException:
             connection.abort()
             raise
-        response_body = connection.body
         response_body.on_close(lambda done: self._release(done, request.tls))
         return Response(head=response_head, body=response_body)
 

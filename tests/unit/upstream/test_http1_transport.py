@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ssl
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -356,6 +358,27 @@ async def test_tls_checks_the_tls_server_name_and_keeps_the_connection() -> None
         finally:
             await named.close()
             await unnamed.close()
+
+
+async def test_a_dropped_connection_is_freed_without_the_cycle_collector() -> None:
+    """uvloop's TLS transport holds a 256 KiB buffer: a cycle would keep it until a full
+    collection, and dropped watches would pile them up."""
+    async with serving(answer(b"x" * 4 * HIGH_WATER)) as server, \
+            transport_to(server.port) as transport:
+        gc.disable()
+        try:
+            response = await transport.send(head(), None)
+            await response.body.read()
+            body = weakref.ref(response.body)
+            response.body.close()
+            del response
+            for _ in range(100):
+                if transport.open_connections == 0:
+                    break
+                await asyncio.sleep(0.01)
+            assert body() is None
+        finally:
+            gc.enable()
 
 
 async def test_connect_timeout_covers_the_tls_handshake() -> None:

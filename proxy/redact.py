@@ -74,6 +74,7 @@ _BLOCK_SCALAR = re.compile(r"[|>][-+]?[0-9]?")
 _INDENTED_LINE = re.compile(r"\n([ \t]*)\S[^\n]*")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}")
 # Long runs of token alphabet with letters and digits: opaque tokens, keys, base64 blobs.
+_SOURCE_FILES = (".py", ".pyc", ".pyx", ".so")
 _OPAQUE = re.compile(r"(?<![A-Za-z0-9_+=.\-])[A-Za-z0-9_+=.\-]{16,}")
 # Every rule above needs one of these (lower-cased): text without any is returned as it is.
 _TRIGGERS = ("token", "pass", "pwd", "secret", "key", "cred", "auth", "session", "cookie",
@@ -183,6 +184,8 @@ def _masked_value(value: str) -> str:
 
 def _mask_opaque(match: re.Match[str]) -> str:
     run = match.group(0)
+    if run.endswith(_SOURCE_FILES):  # a traceback's `http1_transport.py`, not a token
+        return run
     has_letter = any(c.isalpha() for c in run)
     has_digit = any(c.isdigit() for c in run)
     return MASK if has_letter and has_digit else run

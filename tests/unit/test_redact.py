@@ -127,6 +127,12 @@ def test_opaque_runs_masked_only_in_foreign_text() -> None:
     assert "rejected by /usr/lib/python3.11/site-packages/x.py" in masked
 
 
+def test_a_tracebacks_source_file_names_are_not_taken_for_tokens() -> None:
+    frame = '  File "/work/proxy/upstream/http1_transport.py", line 212, in send'
+    assert redact_output(frame) == frame
+    assert "k8s4tok3n9value0001" not in redact_output("token k8s4tok3n9value0001.pyz")
+
+
 def test_helper_output_keeps_the_last_lines_masked() -> None:
     stderr = "\n".join(f"line {n}" for n in range(30)) + "\ntoken: tail-secret\n"
     masked = mask_helper_output(stderr, lines=3)

@@ -13,8 +13,6 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import aiohttp
-
 from proxy.errors import (
     ProxyError,
     UpstreamError,
@@ -31,12 +29,10 @@ class ConnectionLost(Exception):
     """
 
 
-# What a connection lost after connecting looks like, from aiohttp, asyncio streams, and
-# the transports' own connections.
+# What a connection lost after connecting looks like, from asyncio streams and the
+# transports' own connections.
 BREAKS = (
     ConnectionLost,
-    aiohttp.ClientPayloadError,
-    aiohttp.ClientConnectionError,
     ConnectionError,
     asyncio.IncompleteReadError,
     asyncio.LimitOverrunError,
@@ -48,7 +44,7 @@ def reaching(where: str, *, connect_timeout: float) -> Iterator[None]:
     """Around connecting, sending and reading the head: failures as the `Status` they answer.
 
     `where` is `host:port`. A `ProxyError` raised while the request body was
-    pulled (aiohttp wraps it) comes out as it is.
+    pulled (it grew past the limit) comes out as it is.
     """
     try:
         yield
@@ -56,28 +52,13 @@ def reaching(where: str, *, connect_timeout: float) -> Iterator[None]:
         raise
     except ConnectionLost as exc:
         raise UpstreamError(f"the API server {where} failed the request: {exc}") from None
-    except aiohttp.ClientConnectorCertificateError as exc:
-        raise UpstreamTLSError(_tls_failed(where, _verify_reason(exc.certificate_error))) from None
     except ssl.SSLCertVerificationError as exc:
         raise UpstreamTLSError(_tls_failed(where, _verify_reason(exc))) from None
-    except aiohttp.ClientSSLError as exc:
-        raise UpstreamTLSError(_tls_failed(where, _os_error_text(exc.os_error))) from None
     except ssl.SSLError as exc:
         raise UpstreamTLSError(_tls_failed(where, _os_error_text(exc))) from None
-    except aiohttp.ClientConnectorError as exc:
-        raise UpstreamUnreachableError(
-            f"cannot reach the API server {where}: {_os_error_text(exc.os_error)}"
-        ) from None
-    except TimeoutError:  # aiohttp's ServerTimeoutError is one too
+    except TimeoutError:
         raise UpstreamTimeoutError(
             f"no connection to the API server {where} within {connect_timeout:g}s"
-        ) from None
-    except aiohttp.ClientError as exc:
-        if isinstance(exc.__cause__, ProxyError):
-            # Our own refusal while sending the body (it grew past the limit).
-            raise exc.__cause__ from None
-        raise UpstreamError(
-            f"the API server {where} failed the request: {type(exc).__name__}"
         ) from None
     except OSError as exc:
         raise UpstreamUnreachableError(

@@ -19,8 +19,8 @@ from multidict import CIMultiDict
 from proxy.errors import UpstreamError, UpstreamUnreachableError
 from proxy.testing.h2_front import H2Front
 from proxy.testing.server import FakeAPIServer
-from proxy.upstream.aiohttp_transport import AiohttpTransport
 from proxy.upstream.endpoint import Endpoint
+from proxy.upstream.http1_transport import Http1Transport
 from proxy.upstream.http2_connection import STREAM_WINDOW
 from proxy.upstream.http2_stream import response_head
 from proxy.upstream.http2_transport import Http2Transport, h2_request_headers
@@ -34,7 +34,7 @@ LIST = "/api/v1/namespaces/default/configmaps"
 class CountingFallback:
     """The HTTP/1.1 transport, counting what it was handed."""
 
-    def __init__(self, inner: AiohttpTransport) -> None:
+    def __init__(self, inner: Http1Transport) -> None:
         self.inner = inner
         self.sent = 0
 
@@ -89,7 +89,7 @@ async def front(apiserver: FakeAPIServer) -> AsyncIterator[H2Front]:
 
 async def started(url: str, *, keepalive: float = 0.0) -> tuple[Http2Transport, CountingFallback]:
     endpoint = Endpoint(url)
-    fallback = CountingFallback(AiohttpTransport(endpoint, connect_timeout=5, keepalive=0))
+    fallback = CountingFallback(Http1Transport(endpoint, connect_timeout=5, keepalive=0))
     await fallback.start()
     transport = Http2Transport(
         endpoint, connect_timeout=5, keepalive=keepalive, fallback=fallback

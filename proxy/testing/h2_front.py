@@ -28,7 +28,11 @@ import h2.settings
 import trustme
 from yarl import URL
 
-from proxy.testing.pki import DEFAULT_SERVER_HOSTNAMES, build_server_ssl_context
+from proxy.testing.pki import (
+    DEFAULT_SERVER_HOSTNAMES,
+    build_server_ssl_context,
+    identity_from_peercert,
+)
 
 # Not relayed either way: HTTP/1.1's connection fields, and what HTTP/2 forbids.
 _HOP_BY_HOP = frozenset(
@@ -58,6 +62,9 @@ class H2Front:
         self.http1_connections_accepted = 0  # of those, the ones that chose HTTP/1.1
         self.trust: ssl.SSLContext | None = None  # how the front reaches the fake
         self.resets_received: list[int] = []  # error codes of streams the client reset
+        # The user (CN) of each connection that presented a verified client certificate. The
+        # front does not relay it: the fake sees the front's connection, not the client's.
+        self.client_users: list[str] = []
         self.refuse_streams = 0  # refuse this many new streams (REFUSED_STREAM) before serving
         self._connections: set[_FrontConnection] = set()
         self._server: asyncio.Server | None = None
@@ -140,7 +147,7 @@ class H2Front:
         outbound.insert(0, ("Host", fields[":authority"]))
         return await self._session.request(
             fields[":method"],
-            self._upstream + fields[":path"],
+            URL(self._upstream + fields[":path"], encoded=True),
             headers=outbound,
             data=body if body or fields[":method"] in ("POST", "PUT", "PATCH") else None,
             allow_redirects=False,
@@ -175,6 +182,9 @@ class _FrontConnection(asyncio.Protocol):
         # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
         self._transport = cast(asyncio.Transport, transport)
         self._front._connections.add(self)
+        identity = identity_from_peercert(transport.get_extra_info("peercert"))
+        if identity is not None:
+            self._front.client_users.append(identity.user)
         tls = transport.get_extra_info("ssl_object")
         if tls is None or tls.selected_alpn_protocol() != "h2":
             self._front.http1_connections_accepted += 1

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from proxy.testing.app import build_app
 from proxy.testing.auth import Authenticator, User
+from proxy.testing.h2_front import H2Front
 from proxy.testing.issued_tokens import TokenIssuer
 from proxy.testing.kubeconfig import write_kubeconfig
 from proxy.testing.pki import DEFAULT_SERVER_HOSTNAMES, build_server_ssl_context, issue_client_cert
@@ -62,8 +63,13 @@ class FakeAPIServer:
         store: Store | None = None,
         anonymous: bool = False,
         api_audiences: Sequence[str] = DEFAULT_API_AUDIENCES,
+        http2: bool = False,
     ) -> None:
         self.ca = ca if ca is not None else trustme.CA()
+        # HTTP/2 as a kube-apiserver offers it: an h2 front (h2_front.py) takes the
+        # connections and `url` names it; HTTP/1.1 connections pass through it unchanged.
+        self._front: H2Front | None = None
+        self._http2 = http2
         self.host = host
         self.port = port
         self._hostnames = tuple(server_hostnames)
@@ -89,7 +95,15 @@ class FakeAPIServer:
 
     @property
     def url(self) -> str:
+        """Where clients reach the server: the h2 front when it speaks HTTP/2."""
+        if self._front is not None:
+            return self._front.url
         return f"https://{self.host}:{self.port}"
+
+    @property
+    def front(self) -> H2Front | None:
+        """The h2 front (`http2=True`): its connection and stream counters."""
+        return self._front
 
     @property
     def ca_pem(self) -> bytes:
@@ -194,11 +208,19 @@ class FakeAPIServer:
         self._runner = runner
         self.port = runner.addresses[0][1]
         self._state.server_address = f"{self.host}:{self.port}"
+        if self._http2:
+            front = H2Front(upstream=f"https://{self.host}:{self.port}", ca=self.ca,
+                            server_hostnames=self._hostnames)
+            await front.start()
+            self._front = front
 
     async def stop(self) -> None:
         if self._runner is None:
             return
         self._state.streams.cancel_all()
+        if self._front is not None:
+            await self._front.stop()
+            self._front = None
         await self._runner.cleanup()
         self._runner = None
 

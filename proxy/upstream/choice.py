@@ -8,18 +8,15 @@ Performance): the lean HTTP/1.1 transport for REST.
 
 from __future__ import annotations
 
-import importlib
 import ssl
 from collections.abc import Callable
 from typing import NamedTuple
 
 from proxy.config import UpstreamProtocol
-from proxy.errors import ConfigError
 from proxy.upstream.endpoint import Endpoint
 from proxy.upstream.http1_transport import Http1Transport
+from proxy.upstream.http2_transport import Http2Transport
 from proxy.upstream.transport import Transport
-
-HTTP2_MODULE = "proxy.upstream.http2_transport"
 
 
 class Transports(NamedTuple):
@@ -84,17 +81,10 @@ def _http2_transport(
     h2_context: H2Context | None,
 ) -> Transport:
     """The HTTP/2 transport, HTTP/1.1 (`fallback`) where the server does not take h2."""
-    try:
-        module = importlib.import_module(HTTP2_MODULE)
-    except ImportError:
-        raise ConfigError(
-            "--upstream-protocol http2: this build has no HTTP/2 transport (use auto or http1)"
-        ) from None
-    transport: Transport = module.Http2Transport(
+    return Http2Transport(
         endpoint,
         connect_timeout=connect_timeout,
         keepalive=keepalive,
         fallback=fallback,
         **({"h2_context": h2_context} if h2_context is not None else {}),
     )
-    return transport

@@ -26,7 +26,7 @@ from proxy.config import (
 from proxy.serving.guards import Guards
 from proxy.serving.root import Proxy, compose
 from proxy.serving.server import ProxyServer
-from tests.conftest import ADMIN_TOKEN, eventually
+from tests.conftest import ADMIN_TOKEN, UPSTREAM_H2, eventually
 
 __all__ = ["ADMIN_TOKEN", "RunningProxy", "StartProxy", "eventually", "raw_request"]
 
@@ -69,6 +69,8 @@ async def start_proxy() -> AsyncIterator[StartProxy]:
         all_contexts: bool = False,
         **serve: Any,
     ) -> RunningProxy:
+        if UPSTREAM_H2:
+            serve.setdefault("upstream_protocol", "http2")
         config = ProxyConfig(
             listen=listen or ListenConfig(port=0),
             serve=ServeConfig(**serve),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
+import pytest
 import yaml
 
 from proxy.testing import FakeAPIServer
@@ -53,6 +54,7 @@ async def test_basic_auth_user_injected(
     assert apiserver.requests[-1].user == "bob"
 
 
+@pytest.mark.client_cert_at_the_fake
 async def test_client_certificate_user_presented(
     apiserver: FakeAPIServer,
     start_proxy: StartProxy,

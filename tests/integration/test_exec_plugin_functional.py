@@ -163,6 +163,7 @@ async def test_401_reruns_the_plugin_and_retries_once(
     assert [r.user for r in apiserver.requests[before:]] == [None, "u"]
 
 
+@pytest.mark.client_cert_at_the_fake
 async def test_exec_client_certificate_presented(
     apiserver: FakeAPIServer,
     start_proxy: StartProxy,

@@ -42,7 +42,7 @@ async def auto_proxy(
 ) -> RunningProxy:
     """The default, `--upstream-protocol auto`."""
     kubeconfig = apiserver.kubeconfig(tmp_path / "auto", token=ADMIN_TOKEN, server=front.url)
-    return await start_proxy(kubeconfig)
+    return await start_proxy(kubeconfig, upstream_protocol="auto")
 
 
 @pytest.fixture
@@ -198,3 +198,19 @@ async def test_upstream_without_h2_gets_http1_under_http2(
         apiserver.store.create("configmaps", {"metadata": {"name": "a"}}, namespace="default")
         async with asyncio.timeout(5):
             assert json.loads(await watch.content.readline())["type"] == "ADDED"
+
+
+async def test_the_client_certificate_is_presented_over_h2(
+    start_proxy: StartProxy, apiserver: FakeAPIServer, front: H2Front, tmp_path: Path,
+    client: aiohttp.ClientSession,
+) -> None:
+    leaf = apiserver.issue_client_cert("carol", groups=["devs"])
+    kubeconfig = apiserver.kubeconfig(
+        tmp_path / "cert", server=front.url,
+        client_cert_pem=leaf.cert_chain_pems[0].bytes(),
+        client_key_pem=leaf.private_key_pem.bytes(),
+    )
+    proxy = await start_proxy(kubeconfig, upstream_protocol="http2")
+    await answer(client, proxy, "GET", CONFIGMAPS)  # the front does not relay who it is
+    assert front.client_users == ["carol"]
+    assert front.connections_accepted == len(front.client_users) == 1

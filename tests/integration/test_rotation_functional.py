@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
+import pytest
 import yaml
 
 from proxy.testing import FakeAPIServer
@@ -58,6 +59,7 @@ async def test_revoked_token_file_reread_at_once_after_401(
     assert apiserver.requests[-1].headers["Authorization"] == "Bearer new-projected"
 
 
+@pytest.mark.client_cert_at_the_fake
 async def test_client_certificate_replaced_on_disk(
     apiserver: FakeAPIServer,
     start_proxy: StartProxy,

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.http import SERVER_SOFTWARE
 
 from proxy.authn.middleware import with_authentication
 from proxy.authz.middleware import with_authorization
@@ -111,6 +112,7 @@ def build_app(
     app[LIVE], app[STREAMS], app[METRICS], app[HEALTH] = live, streams, metrics, health
     app[TRIMMER] = trimmer
     app.on_response_prepare.append(note_sent_status)
+    app.on_response_prepare.append(no_server_header_of_our_own)
 
     request_filter = RequestFilter.from_config(serve.filter) if serve.filter else None
     if request_filter is None:
@@ -169,6 +171,7 @@ def build_health_app(main: web.Application) -> web.Application:
     app.router.add_get("/livez", health.livez)
     app.router.add_get("/readyz", health.readyz_for_probes)
     app.router.add_get("/metrics", metrics.handle)
+    app.on_response_prepare.append(no_server_header_of_our_own)
     return app
 
 
@@ -356,3 +359,12 @@ async def status_errors(request: web.Request, handler: Handler) -> web.StreamRes
     except Exception:
         log.exception("%s %s: unexpected error", request.method, request.path)
         return status_response(500, "internal error in kube-auth-proxy; its log has the details")
+
+
+async def no_server_header_of_our_own(
+    request: web.Request, response: web.StreamResponse
+) -> None:
+    """aiohttp names itself in `Server` when an answer has none. The API server sends none and
+    kubectl proxy adds none: the client sees only the `Server` the upstream sent, if any."""
+    if response.headers.get(hdrs.SERVER) == SERVER_SOFTWARE:
+        del response.headers[hdrs.SERVER]

@@ -207,3 +207,14 @@ async def test_large_response_streams_through(
         async for chunk in response.content.iter_any():
             received += len(chunk)
     assert received == size
+
+
+async def test_the_proxy_names_no_server_of_its_own(
+    proxy: RunningProxy, client: aiohttp.ClientSession
+) -> None:
+    """Forwarded answers and the proxy's own carry no `Server` aiohttp added (the fake is
+    aiohttp too: its own default goes the same way, as a kube-apiserver sends none)."""
+    for path in ("/api/v1/namespaces", "/api/v1/namespaces/default/configmaps/missing",
+                 "/-/livez", "/api/v1/namespaces/default/pods/p/attach"):
+        async with client.get(proxy.url + path) as answer:
+            assert "Server" not in answer.headers, (path, answer.status)

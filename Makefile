@@ -16,11 +16,11 @@ demo: $(BIN)/.installed
 	$(BIN)/python -m proxy.testing.demo
 
 ## test: lint, type-check, then the whole suite (unit, integration, end to end), and the
-##       integration suite again with the fake API server speaking HTTP/2 (an h2 front) and
-##       the proxy sending everything over --upstream-protocol http2
+##       integration and end-to-end suites again with the fake API server speaking HTTP/2
+##       (an h2 front) and every proxy sending everything over --upstream-protocol http2
 test: lint typecheck
 	$(BIN)/python -m pytest -q
-	KUBE_AUTH_PROXY_TEST_UPSTREAM=h2 $(BIN)/python -m pytest -q tests/integration
+	KUBE_AUTH_PROXY_TEST_UPSTREAM=h2 $(BIN)/python -m pytest -q tests/integration tests/e2e
 
 ## test-corpus: replay the recorded kube-apiserver corpus against the fake API server
 ##              (KUBE_AUTH_PROXY_CORPUS=DIR, default ../shared/apiserver-corpus)

@@ -14,8 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import UPSTREAM_H2
+
 BANNER = re.compile(r"^Starting to serve on (\S+)")
 KUBECTL = "/usr/bin/kubectl"
+
+# With the fake API server speaking HTTP/2 (KUBE_AUTH_PROXY_TEST_UPSTREAM=h2), every spawned
+# proxy sends everything over it, as the in-process ones do.
+UPSTREAM_PROTOCOL = {"KUBE_AUTH_PROXY_UPSTREAM_PROTOCOL": "http2"} if UPSTREAM_H2 else {}
 
 
 @dataclass
@@ -67,7 +73,7 @@ async def spawn_proxy() -> AsyncIterator[SpawnProxy]:
             *args,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **UPSTREAM_PROTOCOL, **(env or {})},
         )
         assert process.stdout is not None and process.stderr is not None
         line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()

@@ -45,6 +45,8 @@ _PROSE_VALUES = frozenset({
     "failed", "refused", "found", "given", "see", "use", "only", "needs", "should", "has",
     "and", "or", "from", "in", "for", "with", "to", "of", "on", "at", "ok",
 })
+# The proxy's own environment variables (KUBE_AUTH_PROXY_PORT): judged by what follows.
+_OWN_PREFIX = ["kube", "auth", "proxy"]
 # Keys whose whole value (to the end of the line) is secret: headers with several parts.
 _WHOLE_LINE_KEYS = r"(?:proxy-)?authorization|(?:set-)?cookie"
 
@@ -104,6 +106,8 @@ def redact_output(text: str) -> str:
 def names_secret(key: str) -> bool:
     """Whether a key (`client-secret`, `X-Auth-Token`, `sessionToken`) names a secret value."""
     words = [w.lower() for w in _CAMEL_WORDS.findall(key)]
+    if words[:3] == _OWN_PREFIX:  # KUBE_AUTH_PROXY_*: "auth" names the product, not a secret
+        words = words[3:]
     if not words or words[-1] in _BENIGN_LAST_WORDS:
         return False
     return any(w in _SECRET_WORDS or w.endswith(_SECRET_SUFFIXES) for w in words)

@@ -127,6 +127,13 @@ def test_opaque_runs_masked_only_in_foreign_text() -> None:
     assert "rejected by /usr/lib/python3.11/site-packages/x.py" in masked
 
 
+def test_the_proxys_own_variables_are_judged_by_what_follows_the_prefix() -> None:
+    assert redact("KUBE_AUTH_PROXY_UPSTREAM_PROTOCOL: 'bogus'") == (
+        "KUBE_AUTH_PROXY_UPSTREAM_PROTOCOL: 'bogus'")
+    assert "s3cr3t" not in redact("KUBE_AUTH_PROXY_TOKEN=s3cr3t")
+    assert "s3cr3t" not in redact("X-Auth=s3cr3t")
+
+
 def test_a_tracebacks_source_file_names_are_not_taken_for_tokens() -> None:
     frame = '  File "/work/proxy/upstream/http1_transport.py", line 212, in send'
     assert redact_output(frame) == frame

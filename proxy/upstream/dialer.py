@@ -2,23 +2,26 @@
 
 A pooled transport cannot hand over its socket, so an upgrade connects here
 (the `Dialer` contract in proxy/upstream/transport.py), writes its request head
-and parses the answer's; a body is read only when the upstream declines to
-upgrade, by its Content-Length, its chunks, or to the end.
+and reads the answer's, parsed by llhttp (`httptools`) as the HTTP/1.1
+transport's are; a body is read only when the upstream declines to upgrade, by
+its Content-Length, its chunks, or to the end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import ssl
 from collections.abc import AsyncIterator
 
+import httptools
 from aiohttp import hdrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from proxy.errors import UpstreamError
 from proxy.upstream.endpoint import Endpoint
-from proxy.upstream.failures import BREAKS, broken_off, reaching
+from proxy.upstream.failures import BREAKS, ConnectionLost, broken_off, reaching
 from proxy.upstream.sockets import configure_socket
 from proxy.upstream.transport import Dialed, RequestHead, ResponseHead
 
@@ -85,7 +88,11 @@ async def exchange(
 
 
 async def read_response_head(reader: asyncio.StreamReader) -> ResponseHead:
-    """Status line and headers; a malformed head is a 502, never a traceback."""
+    """Status line and headers, parsed by llhttp; a malformed head is a 502, never a traceback.
+
+    Only the head is taken from `reader` (up to its blank line): after a 101 the rest is the
+    upgraded protocol's, read by whoever splices the connection.
+    """
     try:
         raw = await reader.readuntil(b"\r\n\r\n")
     except asyncio.LimitOverrunError:
@@ -94,20 +101,18 @@ async def read_response_head(reader: asyncio.StreamReader) -> ResponseHead:
         raise UpstreamError("the API server closed the connection without answering") from None
     if len(raw) > MAX_HEAD_BYTES:
         raise UpstreamError("the API server's response head is too large")
-    status_line, *lines = raw.decode("latin-1").split("\r\n")
-    version, _, rest = status_line.partition(" ")
-    code, _, reason = rest.partition(" ")
-    if not version.startswith("HTTP/1.") or not code.isdigit():
+    answer = _Answer()
+    with contextlib.suppress(httptools.HttpParserError, httptools.HttpParserUpgrade):
+        # After a complete head llhttp may still stop: a 101 pauses it (what follows is the
+        # upgraded protocol's); only a head it did not finish is refused.
+        answer.parser.feed_data(raw)
+    if not answer.head_complete:
         raise UpstreamError("the API server's answer is not HTTP/1.1")
-    headers: CIMultiDict[str] = CIMultiDict()
-    for line in lines:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise UpstreamError("the API server sent a malformed header")
-        headers.add(name, value.strip())
-    return ResponseHead(status=int(code), reason=reason, headers=CIMultiDictProxy(headers))
+    return ResponseHead(
+        status=answer.parser.get_status_code(),
+        reason=answer.reason,
+        headers=CIMultiDictProxy(answer.headers),
+    )
 
 
 def has_body(status: int, method: str) -> bool:
@@ -117,55 +122,58 @@ def has_body(status: int, method: str) -> bool:
 async def read_body(
     head: ResponseHead, reader: asyncio.StreamReader, *, method: str
 ) -> AsyncIterator[bytes]:
-    """The body's pieces, unframed: by Content-Length, by chunks, or until the upstream closes.
-
-    A body cut short, or framed wrong, is an `UpstreamError`.
-    """
+    """The body's pieces, unframed by llhttp: by Content-Length, by chunks, or until the
+    upstream closes. A body cut short, or framed wrong, is an `UpstreamError`."""
+    if not has_body(head.status, method):
+        return
+    answer = _Answer()
+    framing = [
+        f"{name}: {head.headers[name]}\r\n"
+        for name in (hdrs.CONTENT_LENGTH, hdrs.TRANSFER_ENCODING)
+        if name in head.headers
+    ]
+    # The parser is told the framing the head declared, then given the body as it arrives.
+    answer.parser.feed_data(f"HTTP/1.1 {head.status} -\r\n{''.join(framing)}\r\n".encode())
     try:
-        async for piece in _unframed(head, reader, method=method):
-            yield piece
+        while not answer.complete:
+            piece = await reader.read(_PIECE)
+            if not piece:
+                if framing:  # a declared length or chunked body that stopped short
+                    raise broken_off("its answer", ConnectionLost("closed mid-body"))
+                return
+            try:
+                answer.parser.feed_data(piece)
+            except httptools.HttpParserError:
+                if not answer.complete:  # bytes after the body's end are not ours to judge
+                    raise UpstreamError("the API server sent a malformed body") from None
+            while answer.pieces:
+                yield answer.pieces.popleft()
     except BREAKS as exc:
         raise broken_off("its answer", exc) from None
 
 
-async def _unframed(
-    head: ResponseHead, reader: asyncio.StreamReader, *, method: str
-) -> AsyncIterator[bytes]:
-    if not has_body(head.status, method):
-        return
-    if "chunked" in head.headers.get(hdrs.TRANSFER_ENCODING, "").lower():
-        async for piece in _chunks(reader):
-            yield piece
-        return
-    length = head.headers.get(hdrs.CONTENT_LENGTH)
-    if length is not None:
-        if not length.strip().isdigit():
-            raise UpstreamError("the API server sent an invalid Content-Length")
-        remaining = int(length)
-        while remaining > 0:
-            piece = await reader.readexactly(min(remaining, _PIECE))
-            remaining -= len(piece)
-            yield piece
-        return
-    while piece := await reader.read(_PIECE):
-        yield piece
+class _Answer:
+    """httptools callbacks: the head's parts, then the body's pieces."""
 
+    def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.reason = ""
+        self.headers: CIMultiDict[str] = CIMultiDict()
+        self.head_complete = False
+        self.complete = False
+        self.pieces: collections.deque[bytes] = collections.deque()
 
-async def _chunks(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
-    while True:
-        size_line = await reader.readuntil(b"\r\n")
-        size_text = size_line.split(b";")[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise UpstreamError("the API server sent a malformed chunk") from None
-        if size == 0:
-            while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                pass  # trailers: dropped, as the forwarder drops them
-            return
-        remaining = size
-        while remaining > 0:
-            piece = await reader.readexactly(min(remaining, _PIECE))
-            remaining -= len(piece)
-            yield piece
-        await reader.readexactly(2)
+    def on_status(self, status: bytes) -> None:
+        self.reason += status.decode("latin-1")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.add(name.decode("latin-1"), value.decode("latin-1"))
+
+    def on_headers_complete(self) -> None:
+        self.head_complete = True
+
+    def on_body(self, body: bytes) -> None:
+        self.pieces.append(body)
+
+    def on_message_complete(self) -> None:
+        self.complete = True

@@ -96,6 +96,19 @@ async def test_malformed_answer_is_an_upstream_error(answer: bytes) -> None:
         await read_response_head(reader_of(answer))
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(b"Content-Length: 9\r\n\r\nhello", id="shorter than its length"),
+        pytest.param(b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n", id="bad chunk"),
+        pytest.param(b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", id="no last chunk"),
+    ],
+)
+async def test_declined_upgrade_body_framed_wrong_is_an_upstream_error(answer: bytes) -> None:
+    with pytest.raises(UpstreamError):
+        await body_of(b"HTTP/1.1 403 Forbidden\r\n" + answer)
+
+
 DEFAULT_HOSTS = RequestFilter.from_config(
     FilterConfig(
         accept_hosts=(r"^localhost$", r"^127\.0\.0\.1$", r"^\[::1\]$"),

@@ -100,6 +100,8 @@ async def serve(proxy: Proxy, worker: WorkerListener | None = None) -> None:
     try:
         address = await proxy.start(worker)
         reloader = proxy.reloader
+        # Not a stub: event loops without signal support (asyncio's on Windows) raise
+        # NotImplementedError here; such a proxy simply has no SIGHUP reload.
         with contextlib.suppress(NotImplementedError):
             asyncio.get_running_loop().add_signal_handler(
                 signal.SIGHUP, lambda: asyncio.ensure_future(reloader.reload("SIGHUP"))

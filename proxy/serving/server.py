@@ -192,6 +192,8 @@ def install_shutdown_signals() -> asyncio.Event:
         received.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
+        # Not a stub: event loops without signal support (asyncio's on Windows) raise
+        # NotImplementedError here; such a loop keeps its default handling of the signal.
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, on_signal, signum)
     return received

@@ -3,8 +3,8 @@
 A connection made with one client certificate never carries another
 credential's request, so idle connections are kept per `SSLContext` (one per
 credential, proxy/upstream/tls.py). The most recently used is taken first; one
-idle longer than `IDLE_TIMEOUT` is closed, as are those past `MAX_IDLE` per
-context, so a burst leaves no crowd of sockets behind.
+idle longer than the idle timeout (`IDLE_TIMEOUT`) is closed, as are those past
+the cap (`MAX_IDLE`) per context, so a burst leaves no crowd of sockets behind.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ PoolKey = ssl.SSLContext | None
 class IdleConnections:
     """Connections that finished an exchange cleanly, waiting for the next request."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, idle_timeout: float = IDLE_TIMEOUT, max_idle: int = MAX_IDLE) -> None:
+        self._idle_timeout = idle_timeout
+        self._max_idle = max_idle
         self._idle: dict[PoolKey, list[Http1Connection]] = {}
         self._timers: dict[Http1Connection, asyncio.TimerHandle] = {}
         self._keys: dict[Http1Connection, PoolKey] = {}
@@ -42,13 +44,13 @@ class IdleConnections:
 
     def put(self, key: PoolKey, connection: Http1Connection) -> None:
         idle = self._idle.setdefault(key, [])
-        if len(idle) >= MAX_IDLE:
+        if len(idle) >= self._max_idle:
             connection.abort()
             return
         idle.append(connection)
         self._keys[connection] = key
         loop = asyncio.get_running_loop()
-        self._timers[connection] = loop.call_later(IDLE_TIMEOUT, self._expire, connection)
+        self._timers[connection] = loop.call_later(self._idle_timeout, self._expire, connection)
 
     def discard(self, connection: Http1Connection) -> None:
         """A connection that closed (the server ended it): no longer offered."""

@@ -20,7 +20,7 @@ from proxy.errors import UpstreamError, UpstreamUnreachableError
 from proxy.upstream.endpoint import Endpoint
 from proxy.upstream.failures import ConnectionLost, reaching
 from proxy.upstream.http1_connection import Http1Connection
-from proxy.upstream.http1_pool import IdleConnections
+from proxy.upstream.http1_pool import IDLE_TIMEOUT, MAX_IDLE, IdleConnections
 from proxy.upstream.transport import RequestBody, RequestHead, Response
 
 # Replayed on a fresh connection when a kept-alive one turns out closed before answering
@@ -33,14 +33,22 @@ class Http1Transport:
 
     protocol = "http1"
 
-    def __init__(self, endpoint: Endpoint, *, connect_timeout: float, keepalive: float) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        connect_timeout: float,
+        keepalive: float,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_idle: int = MAX_IDLE,
+    ) -> None:
         self._endpoint = endpoint
         self._where = endpoint.where
         self._authority = endpoint.authority
         self._server_hostname = endpoint.tls_server_name or endpoint.host
         self._connect_timeout = connect_timeout
         self._keepalive = keepalive
-        self._idle = IdleConnections()
+        self._idle = IdleConnections(idle_timeout=idle_timeout, max_idle=max_idle)
         self._open: set[Http1Connection] = set()
         self._writers: set[asyncio.Task[None]] = set()
         self._closed = False

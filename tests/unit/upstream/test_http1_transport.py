@@ -29,6 +29,7 @@ from proxy.upstream.http1_connection import HIGH_WATER, Http1Body
 from proxy.upstream.http1_transport import Http1Transport
 from proxy.upstream.session import read_all
 from proxy.upstream.transport import RequestBody, RequestHead, Response
+from tests.conftest import eventually
 
 
 @dataclass
@@ -113,9 +114,12 @@ async def serving(
 
 
 @contextlib.asynccontextmanager
-async def transport_to(port: int, *, connect_timeout: float = 5.0) -> AsyncIterator[Http1Transport]:
+async def transport_to(
+    port: int, *, connect_timeout: float = 5.0, **pool: Any
+) -> AsyncIterator[Http1Transport]:
     transport = Http1Transport(
-        Endpoint(f"http://127.0.0.1:{port}"), connect_timeout=connect_timeout, keepalive=0
+        Endpoint(f"http://127.0.0.1:{port}"), connect_timeout=connect_timeout, keepalive=0,
+        **pool,
     )
     await transport.start()
     try:
@@ -145,6 +149,36 @@ async def test_a_connection_read_to_its_end_is_reused() -> None:
             assert body == b"ok"
         assert server.connections == 1
         assert transport.open_connections == 1
+
+
+async def test_an_idle_connection_is_closed_after_the_idle_timeout_and_the_next_opens_anew(
+) -> None:
+    async with serving(answer()) as server, \
+            transport_to(server.port, idle_timeout=0.1) as transport:
+        _, body = await fetch(transport, head())
+        assert body == b"ok" and transport.open_connections == 1
+        await eventually(lambda: transport.open_connections == 0)
+        await eventually(server.writers[0].is_closing)  # the server saw it go
+        _, body = await fetch(transport, head())
+        assert body == b"ok"
+        assert server.connections == 2
+        assert transport.open_connections == 1
+
+
+async def test_idle_connections_past_the_cap_are_closed_and_the_kept_ones_reused() -> None:
+    async with serving(answer()) as server, transport_to(server.port, max_idle=2) as transport:
+        held = [await transport.send(head(), None) for _ in range(4)]
+        assert server.connections == 4
+        for response in held:
+            assert await read_all(response.body) == b"ok"
+            response.body.close()
+        await eventually(lambda: transport.open_connections == 2)
+        again = [await transport.send(head(), None) for _ in range(4)]
+        for response in again:
+            assert await read_all(response.body) == b"ok"
+            response.body.close()
+        assert server.connections == 6, "two reused from the pool, two new"
+        assert len(server.received) == 8
 
 
 async def test_the_head_is_the_request_headers_plus_host_only() -> None:

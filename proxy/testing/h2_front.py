@@ -140,16 +140,21 @@ class H2Front:
     async def relay(
         self, headers: list[tuple[str, str]], body: bytes
     ) -> aiohttp.ClientResponse:
-        """The request to the fake over HTTP/1.1: pseudo-headers become its request line."""
+        """The request to the fake over HTTP/1.1: pseudo-headers become its request line, the
+        other fields go as they came, and the body as the client framed it: with the
+        Content-Length it announced, else chunked (an h2 body of unannounced length)."""
         assert self._session is not None
         fields = dict(headers)
         outbound = [(name, value) for name, value in headers if not name.startswith(":")]
-        outbound.insert(0, ("Host", fields[":authority"]))
+        if "host" not in fields:  # h2 allows `Host` in place of `:authority`
+            outbound.insert(0, ("Host", fields[":authority"]))
+        announced = "content-length" in fields
         return await self._session.request(
             fields[":method"],
             URL(self._upstream + fields[":path"], encoded=True),
             headers=outbound,
-            data=body if body or fields[":method"] in ("POST", "PUT", "PATCH") else None,
+            data=body if body or announced else None,
+            chunked=True if body and not announced else None,
             allow_redirects=False,
         )
 

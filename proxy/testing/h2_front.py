@@ -100,6 +100,9 @@ class H2Front:
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, ssl=trust),
             auto_decompress=False,
+            # No deadline of the front's own (aiohttp's default ends any exchange after five
+            # minutes): a watch ends when the fake ends it, as a kube-apiserver's does.
+            timeout=aiohttp.ClientTimeout(),
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
         )
         context = build_server_ssl_context(self._ca, hostnames=self._hostnames)
@@ -264,7 +267,7 @@ class _FrontConnection(asyncio.Protocol):
                     await self._send(stream_id, piece)
                 self._h2.end_stream(stream_id)
                 self._flush()
-        except (aiohttp.ClientError, h2.exceptions.ProtocolError):
+        except Exception:  # whatever broke (the fake's answer, the stream): reset, never left open
             with contextlib.suppress(h2.exceptions.ProtocolError):
                 self._h2.reset_stream(stream_id, h2.errors.ErrorCodes.INTERNAL_ERROR)
                 self._flush()

@@ -1,5 +1,6 @@
 """The h2 front relays a stream to the fake as the client sent it (fields as they came, the
-body framed as the client framed it)."""
+body framed as the client framed it) and sets no deadline of its own, as a kube-apiserver
+speaking h2 has none beyond what its handlers choose."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import aiohttp
+import aiohttp.client
 import h2.config
 import h2.connection
 import h2.events
@@ -144,3 +147,15 @@ async def test_a_host_field_stands_for_the_authority(setup: Setup) -> None:
     assert ("", "") not in head and body == b"ok"
     assert "host: fake-apiserver.test" in setup.recorder.requests[-1][0].lower()
 
+
+async def test_the_front_sets_no_deadline_of_its_own(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiohttp's default deadline (five minutes) would cut a long watch; a short stand-in for
+    it must not reach the front's exchanges."""
+    monkeypatch.setattr(aiohttp.client, "DEFAULT_TIMEOUT", aiohttp.ClientTimeout(total=0.2))
+    await setup.front.stop()
+    await setup.front.start()
+    setup.recorder.delay = 0.5
+    head, body = await h2_exchange(setup, request("GET", "/api/v1/pods?watch=1"))
+    assert (":status", "200") in head and body == b"ok"

@@ -119,24 +119,22 @@ def build_app(
         log.warning(
             "Request filter disabled, your proxy is vulnerable to XSRF attacks, please be cautious"
         )
-    handler = per_upstream(
-        lambda upstream: by_kind(
+
+    def handlers_for(upstream: Upstream) -> Handler:
+        watches = WatchHandler(
+            upstream, ping_interval=serve.ws_ping_interval, streams=streams,
+            max_event_bytes=serve.max_watch_event_bytes,
+        )
+        return by_kind(
             forward=ForwardHandler(
                 upstream, max_body_bytes=limits.max_body_bytes, streams=streams
             ).handle,
             upgrade=UpgradeHandler(upstream).handle,
-            websocket_watch=WatchHandler(
-                upstream, ping_interval=serve.ws_ping_interval, streams=streams,
-                max_event_bytes=serve.max_watch_event_bytes,
-            ).websocket,
-            chunked_watch=WatchHandler(
-                upstream, ping_interval=serve.ws_ping_interval, streams=streams,
-                max_event_bytes=serve.max_watch_event_bytes,
-            ).chunked
-            if serve.watch_resume
-            else None,
+            websocket_watch=watches.websocket,
+            chunked_watch=watches.chunked if serve.watch_resume else None,
         )
-    )
+
+    handler = per_upstream(handlers_for)
     if guards is not None:
         handler = with_authorization(handler, guards.decide)
         handler = with_authentication(

@@ -120,10 +120,14 @@ class Metrics:
         self.credential_errors = Counter("kube_auth_proxy_credential_errors", "Requests "
                                          "failed because no credential could be obtained.",
                                          registry=r)
-        for kind in ("watch", "websocket", "upgrade"):
-            self.streams.labels(kind)
-        for kind in set(_ERROR_KINDS.values()):
-            self.upstream_errors.labels(kind)
+        # Children of the fixed label values, made once (shown at 0 from the start) rather
+        # than looked up on every request.
+        self._open_streams = {kind: self.streams.labels(kind)
+                              for kind in ("watch", "websocket", "upgrade")}
+        self._errors_by_class = {error: self.upstream_errors.labels(kind)
+                                 for error, kind in _ERROR_KINDS.items()}
+        self._bytes_received = self.bytes.labels("received")
+        self._bytes_sent = self.bytes.labels("sent")
         if readings is not None:
             r.register(ReadingsCollector(readings))
         if transports is not None:
@@ -132,16 +136,16 @@ class Metrics:
     def started(self, stream: str | None) -> None:
         self.in_flight.inc()
         if stream is not None:
-            self.streams.labels(stream).inc()
+            self._open_streams[stream].inc()
 
     def finished(self, record: RequestRecord) -> None:
         self.in_flight.dec()
         if record.stream is not None:
-            self.streams.labels(record.stream).dec()
-        self.bytes.labels("received").inc(record.bytes_in)
-        self.bytes.labels("sent").inc(record.bytes_out)
-        if record.error in _ERROR_KINDS:
-            self.upstream_errors.labels(_ERROR_KINDS[record.error]).inc()
+            self._open_streams[record.stream].dec()
+        self._bytes_received.inc(record.bytes_in)
+        self._bytes_sent.inc(record.bytes_out)
+        if record.error in self._errors_by_class:
+            self._errors_by_class[record.error].inc()
         elif record.error == "CredentialError":
             self.credential_errors.inc()
         resource = self.resource_label(record)

@@ -6,7 +6,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from proxy.testing import discovery, group_routes, openapi, server_info, status, tokens
-from proxy.testing.filters import add_common_headers, authenticate_and_authorize
+from proxy.testing.filters import add_common_headers, authenticate_and_authorize, no_server_header
 from proxy.testing.resources import handle_resource
 from proxy.testing.responses import error_response
 from proxy.testing.state import STATE, ServerState
@@ -30,6 +30,7 @@ def build_app(state: ServerState) -> web.Application:
     app = web.Application(middlewares=[status_errors, authenticate_and_authorize])
     app[STATE] = state
     app.on_response_prepare.append(add_common_headers)
+    app.on_response_prepare.append(no_server_header)
     route = app.router.add_route
     route("GET", "/", discovery.handle_root)
     for version in ("/version", "/version/"):

@@ -64,6 +64,11 @@ async def authenticate_and_authorize(
     return await handler(request)
 
 
+async def no_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: a kube-apiserver (Go's net/http) names no `Server`; aiohttp would."""
+    response.headers.popall(hdrs.SERVER, None)
+
+
 async def add_common_headers(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: Cache-Control unless the handler chose one, and any Warning."""
     if request.get(RAW_KEY) or response.status == 101:

@@ -266,3 +266,12 @@ async def test_large_list_is_gzipped_when_client_accepts_it(
     headers = {**auth, "Accept-Encoding": "gzip"}
     async with session.get(CM_PATH, headers=headers, auto_decompress=False) as response:
         assert response.headers["Content-Encoding"] == "gzip"
+
+
+async def test_no_answer_names_a_server(
+    session: aiohttp.ClientSession, auth: dict[str, str]
+) -> None:
+    """A kube-apiserver (Go's net/http) sends no `Server`; the fake, aiohttp, would by default."""
+    for path, headers in ((CM_PATH, auth), ("/nope", auth), (CM_PATH, {}), ("/version", auth)):
+        async with session.get(path, headers=headers) as response:
+            assert "Server" not in response.headers, (path, response.status)

@@ -45,24 +45,21 @@ def choose_transports(
     (`UpstreamTLS.offering_h2`).
     """
     http1 = Http1Transport(endpoint, connect_timeout=connect_timeout, keepalive=keepalive)
+    if protocol == "http1" or (protocol == "auto" and not endpoint.secure):
+        # auto over plain http: no h2c, as client-go.
+        return Transports(rest=http1, stream=http1, owned=(http1,))
+    # HTTP/1.1 (`fallback`) where the server does not take h2.
+    http2 = Http2Transport(
+        endpoint, connect_timeout=connect_timeout, keepalive=keepalive,
+        fallback=http1, h2_context=h2_context,
+    )
     if protocol == "http2":
-        http2 = _http2_transport(
-            endpoint, connect_timeout=connect_timeout, keepalive=keepalive,
-            fallback=http1, h2_context=h2_context,
-        )
         return Transports(rest=http2, stream=http2, owned=(http2, http1))
-    if protocol == "auto" and endpoint.secure:
-        # Measured (README, Performance): held watches share connections over h2 (1,000 on
-        # 11 instead of 1,001) at a tenth of the memory each, while a 1 KB GET costs about
-        # twice the CPU over h2 (pure-Python framing). So: watches and followed logs over h2
-        # where the server takes it (HTTP/1.1 where it does not), REST over HTTP/1.1.
-        http2 = _http2_transport(
-            endpoint, connect_timeout=connect_timeout, keepalive=keepalive,
-            fallback=http1, h2_context=h2_context,
-        )
-        return Transports(rest=http1, stream=http2, owned=(http2, http1))
-    # http1, and auto over plain http (no h2c, as client-go): HTTP/1.1 for both.
-    return Transports(rest=http1, stream=http1, owned=(http1,))
+    # auto, measured (README, Performance): held watches share connections over h2 (1,000 on
+    # 11 instead of 1,001) at a tenth of the memory each, while a 1 KB GET costs about twice
+    # the CPU over h2 (pure-Python framing). So: watches and followed logs over h2 where the
+    # server takes it (HTTP/1.1 where it does not), REST over HTTP/1.1.
+    return Transports(rest=http1, stream=http2, owned=(http2, http1))
 
 
 def transport_name(transport: Transport) -> str:
@@ -71,20 +68,3 @@ def transport_name(transport: Transport) -> str:
     name = getattr(transport, "protocol", None)
     return name if isinstance(name, str) else type(transport).__name__
 
-
-def _http2_transport(
-    endpoint: Endpoint,
-    *,
-    connect_timeout: float,
-    keepalive: float,
-    fallback: Transport,
-    h2_context: H2Context | None,
-) -> Transport:
-    """The HTTP/2 transport, HTTP/1.1 (`fallback`) where the server does not take h2."""
-    return Http2Transport(
-        endpoint,
-        connect_timeout=connect_timeout,
-        keepalive=keepalive,
-        fallback=fallback,
-        **({"h2_context": h2_context} if h2_context is not None else {}),
-    )

@@ -31,19 +31,25 @@ from proxy.upstream.http2_stream import H2Stream, RefusedStreamError
 
 STREAM_WINDOW = 256 * 1024  # as much as the HTTP/1.1 transport buffers for one answer
 _MAX_WINDOW = 2**31 - 1
-PING_TIMEOUT = 15.0  # client-go's HTTP/2 ping timeout
-IDLE_CLOSE = 90.0  # an unused connection is closed after this, as the HTTP/1.1 pool does
 
 
 class H2Connection(asyncio.Protocol):
     """The client side of one connection, after TLS chose `h2`.
 
     `on_change` is called when a stream slot frees up or the connection stops
-    taking streams (GOAWAY, lost), so the pool can act on it.
+    taking streams (GOAWAY, lost), so the pool can act on it. After `ping_period`
+    without a frame a PING goes out, unanswered for `ping_timeout` (at most the
+    period) it ends the connection; one without streams for `idle_close` closes.
     """
 
     def __init__(
-        self, *, where: str, ping_period: float, on_change: Callable[[H2Connection], None]
+        self,
+        *,
+        where: str,
+        ping_period: float,
+        ping_timeout: float,
+        idle_close: float,
+        on_change: Callable[[H2Connection], None],
     ) -> None:
         config = h2.config.H2Configuration(client_side=True, header_encoding=None)
         self._h2 = h2.connection.H2Connection(config=config)
@@ -60,6 +66,8 @@ class H2Connection(asyncio.Protocol):
         )
         self.where = where
         self._ping_period = ping_period
+        self._ping_timeout = ping_timeout
+        self._idle_close = idle_close
         self._on_change = on_change
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
@@ -242,16 +250,20 @@ class H2Connection(asyncio.Protocol):
             self.close()
 
     async def _keep_alive(self) -> None:
-        """PING when nothing was heard for a period: no answer means the connection is dead."""
-        patience = min(PING_TIMEOUT, self._ping_period)
+        """PING when nothing was heard for a period: no answer means the connection is dead.
+        Without streams for `idle_close` it closes: on time if it was idle when this last
+        went to sleep, else at most one PING period late (no timer per request)."""
+        patience = min(self._ping_timeout, self._ping_period)
         while not self.lost:
             now = self._loop.time()
             heard = now - self._last_heard
-            if not self._streams and now - self._idle_since >= IDLE_CLOSE:
+            idle_left = self._idle_close - (now - self._idle_since) if not self._streams else None
+            if idle_left is not None and idle_left <= 0:
                 self.close()
                 return
             if heard < self._ping_period:
-                await asyncio.sleep(self._ping_period - heard)
+                wait = self._ping_period - heard
+                await asyncio.sleep(wait if idle_left is None else min(wait, idle_left))
                 continue
             self._pong = self._loop.create_future()
             self._h2.ping(os.urandom(8))

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 # client-go's HTTP/2 read-idle timeout: the PING period when --keepalive is 0.
 DEFAULT_PING_PERIOD = 30.0
+PING_TIMEOUT = 15.0  # client-go's HTTP/2 ping timeout
+IDLE_CLOSE = 90.0  # an unused connection is closed after this, as the HTTP/1.1 pool does
 # A stream the server never processed (GOAWAY, REFUSED_STREAM) is sent once more.
 _ATTEMPTS = 2
 # Connection-specific fields that HTTP/2 forbids (RFC 9113 8.2.2); Host becomes :authority.
@@ -51,9 +53,12 @@ class Http2Transport:
     """HTTP/2 behind the `Transport` contract (proxy/upstream/transport.py).
 
     `h2_context` turns a request's TLS context into one that offers `h2` in
-    ALPN (`UpstreamTLS.offering_h2`). `fallback` takes what cannot go over h2;
-    it is shared, not owned: its `start` and `close` are its owner's. The PING
-    period is `keepalive` (the TCP keep-alive setting), 30 s when that is 0.
+    ALPN (`UpstreamTLS.offering_h2`); without it the context is used as it is.
+    `fallback` takes what cannot go over h2; it is shared, not owned: its `start`
+    and `close` are its owner's. The PING period is `keepalive` (the TCP
+    keep-alive setting), 30 s when that is 0; an unanswered PING ends its
+    connection after `ping_timeout`, and one without streams closes after
+    `idle_close`.
     """
 
     protocol = "http2"  # as the log and /-/metrics name it
@@ -65,15 +70,19 @@ class Http2Transport:
         connect_timeout: float,
         keepalive: float,
         fallback: Transport,
-        h2_context: Callable[[ssl.SSLContext], ssl.SSLContext] = lambda context: context,
+        h2_context: Callable[[ssl.SSLContext], ssl.SSLContext] | None = None,
+        ping_timeout: float = PING_TIMEOUT,
+        idle_close: float = IDLE_CLOSE,
     ) -> None:
         self._endpoint = endpoint
         self._authority = endpoint.authority
         self._connect_timeout = connect_timeout
         self._keepalive = keepalive
         self._ping_period = keepalive if keepalive > 0 else DEFAULT_PING_PERIOD
+        self._ping_timeout = ping_timeout
+        self._idle_close = idle_close
         self._fallback = fallback
-        self._h2_context = h2_context
+        self._h2_context = h2_context or (lambda context: context)
         self._pools: dict[ssl.SSLContext, _Pool] = {}
         self._closed = False
 
@@ -166,7 +175,11 @@ class Http2Transport:
         endpoint = self._endpoint
         loop = asyncio.get_running_loop()
         connection = H2Connection(
-            where=endpoint.where, ping_period=self._ping_period, on_change=self._changed
+            where=endpoint.where,
+            ping_period=self._ping_period,
+            ping_timeout=self._ping_timeout,
+            idle_close=self._idle_close,
+            on_change=self._changed,
         )
         with reaching(endpoint.where, connect_timeout=self._connect_timeout):
             async with asyncio.timeout(self._connect_timeout):

@@ -5,6 +5,7 @@ stream, GOAWAY and a dead peer are survived, and a server without h2 gets HTTP/1
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import ssl
@@ -87,15 +88,28 @@ async def front(apiserver: FakeAPIServer) -> AsyncIterator[H2Front]:
         yield front
 
 
-async def started(url: str, *, keepalive: float = 0.0) -> tuple[Http2Transport, CountingFallback]:
+async def started(
+    url: str, *, keepalive: float = 0.0, **timers: float
+) -> tuple[Http2Transport, CountingFallback]:
     endpoint = Endpoint(url)
     fallback = CountingFallback(Http1Transport(endpoint, connect_timeout=5, keepalive=0))
     await fallback.start()
     transport = Http2Transport(
-        endpoint, connect_timeout=5, keepalive=keepalive, fallback=fallback
+        endpoint, connect_timeout=5, keepalive=keepalive, fallback=fallback, **timers
     )
     await transport.start()
     return transport, fallback
+
+
+@contextlib.asynccontextmanager
+async def running(url: str, *, keepalive: float = 0.0, **timers: float
+                  ) -> AsyncIterator[tuple[Http2Transport, CountingFallback]]:
+    transport, fallback = await started(url, keepalive=keepalive, **timers)
+    try:
+        yield transport, fallback
+    finally:
+        await transport.close()
+        await fallback.close()
 
 
 @pytest.fixture
@@ -249,6 +263,54 @@ async def test_dead_connection_is_found_by_ping(
     finally:
         await transport.close()
         await fallback.close()
+
+
+async def test_unanswered_ping_ends_the_connection_after_the_ping_timeout_and_a_new_one_serves(
+    front: H2Front, apiserver: FakeAPIServer
+) -> None:
+    async with running(front.url, keepalive=0.2, ping_timeout=0.05) as (transport, _):
+        events = await watch(transport, apiserver)
+        front.fall_silent()
+        with pytest.raises(UpstreamError, match=r"did not answer a PING within 0\.05s"):
+            async with asyncio.timeout(3):
+                await events.body.read()
+        events.body.close()
+        assert transport.connection_count == 0
+        listed = await transport.send(request(apiserver, LIST), None)
+        assert listed.head.status == 200
+        listed.body.close()
+        assert front.connections_accepted == 2 and transport.connection_count == 1
+
+
+async def test_idle_connection_closes_after_idle_close_and_the_next_request_opens_another(
+    front: H2Front, apiserver: FakeAPIServer
+) -> None:
+    async with running(front.url, idle_close=0.2) as (transport, fallback):  # PINGs 30 s apart
+        for expected_connections in (1, 2):
+            listed = await transport.send(request(apiserver, LIST), None)
+            assert listed.head.status == 200
+            while await listed.body.read():
+                pass
+            listed.body.close()
+            assert front.connections_accepted == expected_connections
+            assert transport.connection_count == 1
+            await eventually(lambda: transport.connection_count == 0, timeout=2)
+            await eventually(lambda: front.open_connections == 0, timeout=2)
+        assert fallback.sent == 0
+
+
+async def test_a_connection_in_use_is_not_closed_as_idle(
+    front: H2Front, apiserver: FakeAPIServer
+) -> None:
+    # PINGs 0.1 s apart: the keeper that finds a connection idle wakes that often.
+    async with running(front.url, keepalive=0.1, idle_close=0.1) as (transport, _):
+        events = await watch(transport, apiserver)
+        await asyncio.sleep(0.3)  # past idle_close, with the watch's stream open
+        create(apiserver, "a")
+        assert (await events.next())["type"] == "ADDED"
+        assert transport.connection_count == 1 and front.connections_accepted == 1
+        events.body.close()
+        await eventually(lambda: transport.connection_count == 0, timeout=2)
 
 
 async def test_server_without_h2_in_alpn_gets_http1(apiserver: FakeAPIServer) -> None:

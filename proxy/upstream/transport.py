@@ -12,7 +12,7 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -27,7 +27,9 @@ class RequestHead:
 
     method: str
     target: str  # origin-form (server path prefix + path + query), sent as it is
-    headers: CIMultiDict[str]  # every header the API server is to see, except framing and Host
+    # Every header the API server is to see, except framing and Host; left out of the repr,
+    # which would show the credential in a traceback's locals or an assertion's message.
+    headers: CIMultiDict[str] = field(repr=False)
     tls: ssl.SSLContext | None  # the context for this credential; None for plain http
 
 

@@ -22,6 +22,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from proxy.errors import UpstreamError
 from proxy.upstream.endpoint import Endpoint
 from proxy.upstream.failures import BREAKS, ConnectionLost, broken_off, reaching
+from proxy.upstream.http1_transport import encode_head
 from proxy.upstream.sockets import configure_socket
 from proxy.upstream.transport import Dialed, RequestHead, ResponseHead
 
@@ -40,15 +41,12 @@ class StreamDialer:
 
     @contextlib.asynccontextmanager
     async def dial(self, request: RequestHead, body: bytes) -> AsyncIterator[Dialed]:
+        # Framed by the caller (proxy/streams/upgrade.py); refused before connecting if a
+        # header would break the head.
+        request_bytes = encode_head(request, self._endpoint.authority)
         async with self._connect(request.tls) as (reader, writer):
-            head = await exchange(reader, writer, self._head_bytes(request) + body)
+            head = await exchange(reader, writer, request_bytes + body)
             yield Dialed(head=head, reader=reader, writer=writer)
-
-    def _head_bytes(self, request: RequestHead) -> bytes:
-        """The request line and headers; header bytes go out as aiohttp read them in."""
-        lines = [f"{request.method} {request.target} HTTP/1.1", f"Host: {self._endpoint.authority}"]
-        lines += [f"{name}: {value}" for name, value in request.headers.items()]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
 
     @contextlib.asynccontextmanager
     async def _connect(

@@ -175,8 +175,14 @@ async def _write_body(
 
 
 def _head_bytes(request: RequestHead, authority: str, body: RequestBody) -> tuple[bytes, bool]:
-    """The request line, `Host`, the headers as given and the framing; and whether to chunk."""
+    """The request's head with the framing its body needs; and whether to chunk."""
     framing, chunked = _framing(request.headers, body)
+    return encode_head(request, authority, framing), chunked
+
+
+def encode_head(request: RequestHead, authority: str, framing: str = "") -> bytes:
+    """The request line, `Host`, the headers as given (bytes go out as aiohttp read them in)
+    and `framing` if any: the one HTTP/1.1 head writer, the dialer's too."""
     lines = [f"{request.method} {request.target} HTTP/1.1", f"Host: {authority}"]
     lines += [f"{name}: {value}" for name, value in request.headers.items()]
     if framing:
@@ -186,7 +192,7 @@ def _head_bytes(request: RequestHead, authority: str, body: RequestBody) -> tupl
     if text.count("\n") != expected_breaks or text.count("\r") != expected_breaks:
         # A line break inside a header would start a header of its own upstream.
         raise UpstreamError("a header for the API server contains a line break")
-    return text.encode("utf-8", "surrogateescape"), chunked
+    return text.encode("utf-8", "surrogateescape")
 
 
 def _framing(headers: CIMultiDict[str], body: RequestBody) -> tuple[str, bool]:

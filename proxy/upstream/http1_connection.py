@@ -34,7 +34,6 @@ class Http1Connection(asyncio.Protocol):
         self._on_lost = on_lost
         self.transport: asyncio.Transport | None = None
         self.closed = False
-        self.requests = 0  # exchanges begun: a reused connection may have gone stale
         self._lost: BaseException | None = None
         self._write_paused = False
         self._drained: asyncio.Future[None] | None = None
@@ -155,7 +154,6 @@ class Http1Connection(asyncio.Protocol):
 
     def begin(self, *, head_only: bool) -> asyncio.Future[tuple[ResponseHead, Http1Body]]:
         """A new exchange on this idle connection; the future is the answer's head and body."""
-        self.requests += 1
         self._parser = httptools.HttpResponseParser(self)
         self._head = asyncio.get_running_loop().create_future()
         self._head_only = head_only

@@ -24,10 +24,3 @@ def configure_socket(sock: Any, *, keepalive: float) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, period)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, period)
 
-
-def new_socket(addr_info: Any, *, keepalive: float) -> socket.socket:
-    """A socket for an address from `getaddrinfo`, configured before it connects."""
-    family, type_, proto, _, _ = addr_info
-    sock = socket.socket(family=family, type=type_, proto=proto)
-    configure_socket(sock, keepalive=keepalive)
-    return sock

@@ -2,8 +2,8 @@
 
 Everything above this module (the auth policy, REST, watches, upgrades, the
 proxy's own calls) speaks to a `Transport` and, for upgrades, a `Dialer`; what
-sits below (aiohttp today, faster HTTP/1.1 and HTTP/2 clients later) is chosen
-when the upstream is built and can be swapped without touching the callers.
+sits below (the HTTP/1.1 and HTTP/2 transports, proxy/upstream/choice.py) is
+chosen when the upstream is built and can be swapped without touching the callers.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from proxy.upstream.sockets import configure_socket, new_socket
+from proxy.upstream.sockets import configure_socket
 
 
 def test_keepalive_period_sets_idle_and_interval() -> None:
@@ -20,8 +20,8 @@ def test_keepalive_period_sets_idle_and_interval() -> None:
 
 
 def test_no_keepalive_leaves_the_probes_off() -> None:
-    addr_info = socket.getaddrinfo("127.0.0.1", 80, type=socket.SOCK_STREAM)[0]
-    with new_socket(addr_info, keepalive=0) as sock:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        configure_socket(sock, keepalive=0)
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         assert not sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
 

@@ -108,7 +108,9 @@ class Http2Transport:
             raise self._closed_error()
         if request.tls is None:
             return await self._fallback.send(request, body)  # no h2c: plain http is HTTP/1.1
-        pool = self._pools.setdefault(request.tls, _Pool())
+        pool = self._pools.get(request.tls)
+        if pool is None:  # not setdefault: no _Pool built and dropped on every request
+            pool = self._pools[request.tls] = _Pool()
         if pool.http1_only:
             return await self._fallback.send(request, body)
         headers = h2_request_headers(request, self._authority, body)

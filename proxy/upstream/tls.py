@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 # connection; the HTTP/2 transport offers h2 first and takes HTTP/1.1 if that is the answer.
 HTTP1_ALPN: tuple[str, ...] = ("http/1.1",)
 HTTP2_ALPN: tuple[str, ...] = ("h2", "http/1.1")
+# Contexts kept (per certificate and ALPN): a certificate rotated hourly must not leave a
+# context behind each time, each with its CA store, for as long as the proxy runs.
+MAX_CONTEXTS = 16
 
 
 class UpstreamTLS:
@@ -31,12 +34,15 @@ class UpstreamTLS:
 
     The CA is read and checked once, at start-up. A context is cached by the
     certificate's fingerprint, so a rotated certificate gets a fresh context
-    (and so a fresh connection pool) without rebuilding anything else.
+    (and so a fresh connection pool) without rebuilding anything else; past
+    `max_contexts` the oldest is dropped.
     `context_for` offers HTTP/1.1 in ALPN; `offering_h2` turns one of its contexts
     into its twin (same CA, same certificate) that offers h2 first.
     """
 
-    def __init__(self, cluster: ClusterConfig, *, clock: Clock = monotonic):
+    def __init__(
+        self, cluster: ClusterConfig, *, clock: Clock = monotonic, max_contexts: int = MAX_CONTEXTS
+    ):
         self.server_hostname = cluster.tls_server_name
         self.insecure = cluster.insecure_skip_tls_verify
         self._cluster = cluster
@@ -51,6 +57,7 @@ class UpstreamTLS:
         if self._ca_file is not None:
             self._ca_file.read()
         self._contexts: dict[tuple[str | None, tuple[str, ...]], ssl.SSLContext] = {}
+        self._max_contexts = max_contexts
         # Which certificate each context presents, so a transport can ask for its twin.
         self._presenting: weakref.WeakKeyDictionary[ssl.SSLContext, ClientCertificate | None] = (
             weakref.WeakKeyDictionary()
@@ -72,6 +79,9 @@ class UpstreamTLS:
         context = self._contexts.get(key)
         if context is None:
             context = self._build(certificate, alpn=alpn)
+            if len(self._contexts) >= self._max_contexts:
+                # The oldest built goes: after a rotation, the replaced certificate's.
+                del self._contexts[next(iter(self._contexts))]
             self._contexts[key] = context
             self._presenting[context] = certificate
         return context

@@ -67,3 +67,26 @@ def test_h2_twin_presents_the_same_certificate_and_is_kept() -> None:
     assert tls.context_for(certificate) is http1, "the HTTP/1.1 context is unchanged"
     foreign = ssl.create_default_context()
     assert tls.offering_h2(foreign) is foreign
+
+
+def test_contexts_past_the_cap_drop_the_oldest_so_rotation_leaves_none_behind() -> None:
+    ca = trustme.CA()
+    tls = UpstreamTLS(
+        ClusterConfig(
+            name="c", file="k", server="https://x", certificate_authority_data=ca.cert_pem.bytes()
+        ),
+        max_contexts=2,
+    )
+    rotated = []
+    for name in ("first", "second", "third"):
+        leaf = ca.issue_cert(name)
+        rotated.append(parse_client_certificate(
+            leaf.cert_chain_pems[0].bytes(), leaf.private_key_pem.bytes(),
+            file="k", cert_field="client-certificate-data", key_field="client-key-data",
+        ))
+    contexts = [tls.context_for(certificate) for certificate in rotated]
+    assert len(tls._contexts) == 2
+    assert tls.context_for(rotated[2]) is contexts[2], "the newest is kept"
+    assert tls.offering_h2(contexts[0]) is not contexts[0], "a dropped one still has its twin"
+    assert tls.context_for(rotated[0]) is not contexts[0], "the oldest was dropped, built anew"
+    assert len(tls._contexts) == 2
